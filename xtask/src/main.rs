@@ -1,0 +1,46 @@
+//! gen-kexec's build system. `cargo xtask --help` lists the commands; each
+//! lives in a module of its own and this file only dispatches.
+
+mod fetch;
+mod fsutil;
+mod hostdeps;
+mod lock;
+mod plan;
+mod stamp;
+mod ws;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build gen-kexec, a kexec bootloader that boots legacy BIOS images on UEFI",
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(flatten)]
+    common: ws::Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find or download every pinned source and verify it (sha256, OpenPGP).
+    Fetch(fetch::FetchArgs),
+    /// Re-check every file in the download cache against sources.lock.
+    Verify,
+    /// Install the Debian packages the build and the tests need (as root).
+    HostDeps(hostdeps::Args),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let ws = ws::Ws::new(&cli.common)?;
+    match cli.command {
+        Command::Fetch(args) => fetch::run(&ws, &args),
+        Command::Verify => fetch::verify(&ws),
+        Command::HostDeps(args) => hostdeps::run(&ws, &args),
+    }
+}

@@ -1,0 +1,124 @@
+//! The workspace: where things live, and the one `xshell::Shell` rooted there.
+
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use crate::lock::{Lock, LOCK_FILE};
+
+/// Options every subcommand shares (flattened into each by clap).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Common {
+    /// Download cache [default: $XDG_CACHE_HOME/gen-kexec/distfiles].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub distfiles: Option<Utf8PathBuf>,
+    /// Read-only folder of pinned sources to look in before downloading
+    /// (repeatable; also $GEN_KEXEC_MIRROR, colon-separated).
+    #[arg(long = "mirror", global = true, value_name = "DIR")]
+    pub mirrors: Vec<Utf8PathBuf>,
+    /// Build directory [default: ./build].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub build_dir: Option<Utf8PathBuf>,
+    /// Print the plan instead of running it.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+pub struct Ws {
+    /// The workspace root (where `sources.lock` is).
+    pub root: Utf8PathBuf,
+    pub sh: Shell,
+    pub build: Utf8PathBuf,
+    pub dist: Utf8PathBuf,
+    pub distfiles: Utf8PathBuf,
+    pub mirrors: Vec<Utf8PathBuf>,
+    pub dry_run: bool,
+    lock: OnceLock<Lock>,
+}
+
+impl Ws {
+    pub fn new(common: &Common) -> Result<Ws> {
+        let root = workspace_root();
+        let sh = Shell::new().context("cannot create a shell")?;
+        sh.change_dir(&root);
+        let abs = |p: &Utf8Path| -> Utf8PathBuf {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                cwd().join(p)
+            }
+        };
+        let build = common
+            .build_dir
+            .as_deref()
+            .map(abs)
+            .unwrap_or_else(|| root.join("build"));
+        let distfiles = match &common.distfiles {
+            Some(d) => abs(d),
+            None => default_cache_dir()?.join("distfiles"),
+        };
+        let mut mirrors: Vec<Utf8PathBuf> = common.mirrors.iter().map(|m| abs(m)).collect();
+        if let Ok(env) = std::env::var("GEN_KEXEC_MIRROR") {
+            mirrors.extend(
+                env.split(':')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| abs(Utf8Path::new(s))),
+            );
+        }
+        Ok(Ws {
+            dist: root.join("dist"),
+            root,
+            sh,
+            build,
+            distfiles,
+            mirrors,
+            dry_run: common.dry_run,
+            lock: OnceLock::new(),
+        })
+    }
+
+    /// The parsed `sources.lock`, read once.
+    pub fn lock(&self) -> Result<&Lock> {
+        if let Some(l) = self.lock.get() {
+            return Ok(l);
+        }
+        let lock = Lock::load(&self.root.join(LOCK_FILE))?;
+        Ok(self.lock.get_or_init(|| lock))
+    }
+
+    /// `SOURCE_DATE_EPOCH`: from the environment when set, else the lock's.
+    pub fn source_date_epoch(&self) -> Result<u64> {
+        if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+            return v
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v}: expected whole seconds"));
+        }
+        Ok(self.lock()?.source_date_epoch)
+    }
+
+    pub fn jobs(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+fn workspace_root() -> Utf8PathBuf {
+    // xtask/ is one level below the workspace root.
+    Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_owned()
+}
+
+fn cwd() -> Utf8PathBuf {
+    let cwd = std::env::current_dir().expect("the current directory exists");
+    Utf8PathBuf::from_path_buf(cwd).expect("the current directory is UTF-8")
+}
+
+fn default_cache_dir() -> Result<Utf8PathBuf> {
+    let dir = dirs::cache_dir().context("no cache directory: set --distfiles DIR")?;
+    let dir = Utf8PathBuf::from_path_buf(dir)
+        .map_err(|p| anyhow::anyhow!("cache directory {} is not UTF-8", p.display()))?;
+    Ok(dir.join("gen-kexec"))
+}
