@@ -1,6 +1,7 @@
 //! gen-kexec's build system. `cargo xtask --help` lists the commands; each
 //! lives in a module of its own and this file only dispatches.
 
+mod extract;
 mod fetch;
 mod fsutil;
 mod hostdeps;

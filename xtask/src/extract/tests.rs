@@ -1,0 +1,300 @@
+//! Extraction: a well-formed tarball in every compression, and crafted
+//! tarballs that try to write outside the tree.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use tar::{EntryType, Header};
+
+use super::unpack;
+
+/// One tar entry, written with raw header fields so that even names the
+/// `tar` crate's builder refuses (`..`, absolute) can be crafted.
+struct E {
+    path: &'static str,
+    kind: EntryType,
+    link: &'static str,
+    data: &'static [u8],
+    mode: u32,
+}
+
+fn file(path: &'static str, data: &'static [u8]) -> E {
+    E {
+        path,
+        kind: EntryType::Regular,
+        link: "",
+        data,
+        mode: 0o664,
+    }
+}
+fn dir(path: &'static str) -> E {
+    E {
+        path,
+        kind: EntryType::Directory,
+        link: "",
+        data: b"",
+        mode: 0o775,
+    }
+}
+fn symlink(path: &'static str, link: &'static str) -> E {
+    E {
+        path,
+        kind: EntryType::Symlink,
+        link,
+        data: b"",
+        mode: 0o777,
+    }
+}
+fn hardlink(path: &'static str, link: &'static str) -> E {
+    E {
+        path,
+        kind: EntryType::Link,
+        link,
+        data: b"",
+        mode: 0o644,
+    }
+}
+
+fn tar_bytes(entries: &[E]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = Header::new_old();
+        {
+            let old = h.as_old_mut();
+            old.name[..e.path.len()].copy_from_slice(e.path.as_bytes());
+            old.linkname[..e.link.len()].copy_from_slice(e.link.as_bytes());
+        }
+        h.set_entry_type(e.kind);
+        h.set_size(e.data.len() as u64);
+        h.set_mode(e.mode);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append(&h, e.data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn write(dir: &Utf8Path, name: &str, bytes: &[u8]) -> Utf8PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn tmp() -> (tempfile::TempDir, Utf8PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let p = Utf8PathBuf::from_path_buf(t.path().to_owned()).unwrap();
+    (t, p)
+}
+
+fn good() -> Vec<u8> {
+    tar_bytes(&[
+        dir("pkg-1.0/"),
+        file("pkg-1.0/README", b"hello\n"),
+        dir("pkg-1.0/bin/"),
+        E {
+            mode: 0o775,
+            ..file("pkg-1.0/bin/tool", b"#!/bin/sh\n")
+        },
+        symlink("pkg-1.0/bin/readme", "../README"),
+        hardlink("pkg-1.0/README.copy", "pkg-1.0/README"),
+    ])
+}
+
+fn compressed(kind: &str, tar: &[u8]) -> Vec<u8> {
+    match kind {
+        "tar" => tar.to_vec(),
+        "gz" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(tar).unwrap();
+            e.finish().unwrap()
+        }
+        "bz2" => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            e.write_all(tar).unwrap();
+            e.finish().unwrap()
+        }
+        "xz" => {
+            let mut e = xz2::write::XzEncoder::new(Vec::new(), 1);
+            e.write_all(tar).unwrap();
+            e.finish().unwrap()
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn unpacks_every_compression_stripping_the_top_directory() {
+    let (_t, dir) = tmp();
+    let mut hashes = Vec::new();
+    for kind in ["tar", "gz", "bz2", "xz"] {
+        // A misleading name: the format is recognised by its magic bytes.
+        let archive = write(
+            &dir,
+            &format!("src-{kind}.tar.gz"),
+            &compressed(kind, &good()),
+        );
+        let dest = dir.join(format!("out-{kind}"));
+        unpack(&archive, &dest).unwrap();
+        assert_eq!(std::fs::read(dest.join("README")).unwrap(), b"hello\n");
+        assert_eq!(std::fs::read(dest.join("README.copy")).unwrap(), b"hello\n");
+        assert_eq!(std::fs::read(dest.join("bin/readme")).unwrap(), b"hello\n");
+        let mode = |p: &str| {
+            std::fs::metadata(dest.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!(mode("README"), 0o644);
+        assert_eq!(mode("bin/tool"), 0o755);
+        assert_eq!(mode("bin"), 0o755);
+        let mtime = std::fs::metadata(dest.join("README"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(
+            mtime,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)
+        );
+        assert!(!dir.join(format!("out-{kind}.partial")).exists());
+        hashes.push(crate::stamp::tree_hash(&dest).unwrap());
+    }
+    assert!(
+        hashes.windows(2).all(|w| w[0] == w[1]),
+        "same tree whatever the compression"
+    );
+}
+
+#[test]
+fn replaces_an_existing_destination() {
+    let (_t, dir) = tmp();
+    let archive = write(&dir, "a.tar", &good());
+    let dest = dir.join("out");
+    std::fs::create_dir_all(dest.join("stale")).unwrap();
+    unpack(&archive, &dest).unwrap();
+    assert!(!dest.join("stale").exists());
+    assert!(dest.join("README").is_file());
+}
+
+/// Unpacking `entries` fails with a message containing `needle`, and leaves
+/// neither the destination nor a `.partial` behind, nor anything outside.
+fn refused(entries: &[E], needle: &str) {
+    let (_t, dir) = tmp();
+    let archive = write(&dir, "evil.tar", &tar_bytes(entries));
+    let dest = dir.join("work/out");
+    std::fs::create_dir_all(dir.join("work")).unwrap();
+    let err = format!("{:#}", unpack(&archive, &dest).unwrap_err());
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(
+        err.contains("evil.tar"),
+        "the error names the archive: {err}"
+    );
+    assert!(!dest.exists(), "nothing at the destination");
+    assert!(!dir.join("work/out.partial").exists(), "no .partial left");
+    let names: Vec<_> = std::fs::read_dir(dir.join("work")).unwrap().collect();
+    assert!(
+        names.is_empty(),
+        "nothing written beside the destination: {names:?}"
+    );
+    assert!(!dir.join("x").exists() && !dir.join("work/x").exists());
+}
+
+#[test]
+fn refuses_dot_dot() {
+    refused(&[dir("p/"), file("p/../x", b"evil")], "`..`");
+    refused(&[dir("p/"), file("p/a/../../../x", b"evil")], "`..`");
+}
+
+#[test]
+fn refuses_absolute_paths() {
+    refused(
+        &[dir("p/"), file("/tmp/gen-kexec-evil", b"evil")],
+        "absolute path",
+    );
+}
+
+#[test]
+fn refuses_symlinks_out_of_the_tree() {
+    refused(
+        &[dir("p/"), symlink("p/l", "/etc/passwd")],
+        "absolute path `/etc/passwd`",
+    );
+    refused(
+        &[dir("p/"), dir("p/d/"), symlink("p/d/l", "../../x")],
+        "outside the tree",
+    );
+    // `..` after a name could climb out through another link.
+    refused(
+        &[dir("p/"), symlink("p/up", "."), symlink("p/l", "up/../..")],
+        "after a directory name",
+    );
+}
+
+#[test]
+fn refuses_writing_through_a_symlink() {
+    refused(
+        &[
+            dir("p/"),
+            dir("p/d/"),
+            symlink("p/l", "d"),
+            file("p/l/x", b"evil"),
+        ],
+        "goes through the symbolic link `l`",
+    );
+}
+
+#[test]
+fn refuses_hardlinks_out_of_the_tree() {
+    refused(
+        &[dir("p/"), hardlink("p/h", "/etc/passwd")],
+        "absolute path",
+    );
+    refused(&[dir("p/"), hardlink("p/h", "p/../../x")], "`..`");
+    refused(
+        &[dir("p/"), hardlink("p/h", "p/nothing")],
+        "not a file extracted earlier",
+    );
+    refused(
+        &[dir("p/"), symlink("p/l", "."), hardlink("p/h", "p/l")],
+        "not a file extracted earlier",
+    );
+}
+
+#[test]
+fn refuses_device_nodes_and_fifos() {
+    for kind in [EntryType::Char, EntryType::Block, EntryType::Fifo] {
+        refused(
+            &[
+                dir("p/"),
+                E {
+                    kind,
+                    ..file("p/dev", b"")
+                },
+            ],
+            "device node or fifo",
+        );
+    }
+}
+
+#[test]
+fn refuses_more_than_one_top_level_directory() {
+    refused(
+        &[dir("p/"), file("p/a", b"a"), file("q/b", b"b")],
+        "single top-level directory",
+    );
+    refused(&[file("loose", b"a")], "single top-level directory");
+}
+
+#[test]
+fn refuses_garbage() {
+    let (_t, dir) = tmp();
+    let archive = write(
+        &dir,
+        "junk.tar.xz",
+        &[0xfd, b'7', b'z', b'X', b'Z', 0, 1, 2, 3],
+    );
+    let err = format!("{:#}", unpack(&archive, &dir.join("out")).unwrap_err());
+    assert!(err.contains("junk.tar.xz"), "{err}");
+    assert!(!dir.join("out").exists() && !dir.join("out.partial").exists());
+}

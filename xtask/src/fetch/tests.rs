@@ -1,0 +1,1 @@
+//! Fetch tests: cache and mirror lookups (more below as the pieces land).
