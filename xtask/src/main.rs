@@ -5,6 +5,8 @@ mod extract;
 mod fetch;
 mod fsutil;
 mod hostdeps;
+mod initramfs;
+mod kconfig;
 mod lock;
 mod plan;
 mod stamp;

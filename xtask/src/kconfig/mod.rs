@@ -1,0 +1,176 @@
+//! The kernel configuration: a profile's base, its fragments merged in Rust,
+//! `make olddefconfig`, then a check that every symbol a fragment sets kept
+//! its value. When one did not, the error lists each dropped symbol with the
+//! `depends on`/`select` lines Kconfig gives for it.
+
+pub mod config;
+pub mod deps;
+pub mod profile;
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::fsutil;
+use crate::plan::{Command, Stage, Step};
+use crate::stamp::Input;
+use config::{Origin, Value, Wish};
+use profile::{Base, Profile};
+
+/// `ARCH=` for every kernel make invocation, and the matching `arch/` dir.
+pub const ARCH: &str = "x86_64";
+pub const SRCARCH: &str = "x86";
+/// The initramfs file name, relative to the kernel's object tree: kbuild
+/// reads `CONFIG_INITRAMFS_SOURCE` relative to where it runs (`O=`), so the
+/// configuration holds no host path.
+pub const INITRAMFS_FILE: &str = "gen-kexec-initramfs.cpio";
+
+/// A kernel make command: `make -C SRC O=OBJ ARCH=x86_64 TARGETS...`.
+pub fn make(src: &Utf8Path, obj: &Utf8Path) -> Command {
+    Command::new("make", src)
+        .arg(format!("O={obj}"))
+        .arg(format!("ARCH={ARCH}"))
+}
+
+/// The wishes every profile gets on top of its fragments.
+fn generated_wishes() -> Vec<(String, Wish)> {
+    vec![(
+        "INITRAMFS_SOURCE".to_owned(),
+        Wish {
+            value: Value::Set(format!("\"{INITRAMFS_FILE}\"")),
+            origin: Origin {
+                file: "(gen-kexec: the built-in initramfs)".to_owned(),
+                line: 0,
+            },
+        },
+    )]
+}
+
+/// Read and merge the fragments of a profile (plus extra fragment files).
+pub fn wishes(fragments: &[Utf8PathBuf]) -> Result<BTreeMap<String, Wish>> {
+    let mut parsed = Vec::new();
+    for f in fragments {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read kernel config fragment {f}: does it exist?"))?;
+        parsed.push(config::parse(f.as_str(), &text)?);
+    }
+    parsed.push(generated_wishes());
+    Ok(config::merge_wishes(&parsed))
+}
+
+/// The configure step of a kernel build in object tree `obj`: writes
+/// `obj/.config`.
+pub fn configure_step(
+    component: &str,
+    profile: &Profile,
+    src: &Utf8Path,
+    obj: &Utf8Path,
+) -> Result<Step> {
+    let mut step = Step::new(component, Stage::Configure)
+        .value("profile", profile.name.clone())
+        .value("base", profile.base.to_string())
+        .value("arch", ARCH);
+    for f in &profile.fragments {
+        step = step.input(Input::File(f.clone()));
+    }
+    step = match &profile.base {
+        Base::MakeTarget(t) => step.run(make(src, obj).arg(t.clone())),
+        Base::File(p) => {
+            let (p, obj) = (p.clone(), obj.to_owned());
+            step.input(Input::File(p.clone())).native(
+                format!("copy {p} to {obj}/.config"),
+                move |_| {
+                    let text = std::fs::read(&p)
+                        .with_context(|| format!("cannot read base config {p}"))?;
+                    fsutil::write_atomic(&obj.join(".config"), &text)
+                },
+            )
+        }
+        Base::Kernel(_) | Base::Iso(_) => bail!(
+            "profile `{}`: base `{}` is not supported yet; use tinyconfig, defconfig or file:PATH",
+            profile.name,
+            profile.base
+        ),
+    };
+    let frags = profile.fragments.clone();
+    let obj_m = obj.to_owned();
+    let frags_v = profile.fragments.clone();
+    let (src_v, obj_v) = (src.to_owned(), obj.to_owned());
+    Ok(step
+        .native("merge the fragments into .config", move |_| {
+            merge_into(&obj_m, &frags)
+        })
+        .run(make(src, obj).arg("olddefconfig"))
+        .native(
+            "check that every fragment symbol kept its value",
+            move |_| verify(&src_v, &obj_v, &frags_v),
+        )
+        .output(obj.join(".config")))
+}
+
+fn merge_into(obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Result<()> {
+    let path = obj.join(".config");
+    let base = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read base config {path}"))?;
+    let merged = config::apply(&base, &wishes(fragments)?);
+    fsutil::write_atomic(&path, merged.as_bytes())
+}
+
+/// Check `obj/.config` against the fragments; on failure explain each
+/// dropped symbol from the Kconfig files in `src`.
+pub fn verify(src: &Utf8Path, obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Result<()> {
+    let path = obj.join(".config");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    let result = config::values(path.as_str(), &text)?;
+    let dropped = config::dropped(&wishes(fragments)?, &result);
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = dropped.iter().map(|d| d.symbol.as_str()).collect();
+    let defs = deps::find(src, SRCARCH, &names)?;
+    let _ = std::fs::rename(&path, obj.join(".config.rejected"));
+    bail!("{}", explain(&dropped, &defs, &result))
+}
+
+/// The error text for dropped symbols.
+pub fn explain(
+    dropped: &[config::Dropped],
+    defs: &BTreeMap<String, Vec<deps::Definition>>,
+    result: &BTreeMap<String, Value>,
+) -> String {
+    let mut msg = format!(
+        "kernel config: {} symbol(s) set by the fragments did not survive `make olddefconfig`:\n",
+        dropped.len()
+    );
+    for d in dropped {
+        msg.push_str(&format!(
+            "  CONFIG_{}: wanted {} ({}), got {}\n",
+            d.symbol, d.wanted, d.origin, d.got
+        ));
+        match defs.get(&d.symbol) {
+            None => msg.push_str("      no `config` entry in any Kconfig file: misspelt, or not in this kernel version?\n"),
+            Some(list) => {
+                for def in list {
+                    if def.depends_on.is_empty() {
+                        msg.push_str(&format!("      {}: no `depends on`\n", def.location));
+                    }
+                    for dep in &def.depends_on {
+                        msg.push_str(&format!("      {}: depends on {}\n", def.location, deps::annotate(dep, result)));
+                    }
+                    for sel in &def.selects {
+                        msg.push_str(&format!("      {}: selects {}\n", def.location, deps::annotate(sel, result)));
+                    }
+                }
+            }
+        }
+    }
+    msg.push_str(
+        "Set what they depend on in a fragment too (kconfig-fragments/linux/), or drop the line; \
+         the rejected config is kept as .config.rejected in the kernel build directory.",
+    );
+    msg
+}
+
+#[cfg(test)]
+mod tests;
