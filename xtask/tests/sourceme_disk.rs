@@ -96,9 +96,13 @@ printf '%s|%s|%s\n' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_TIMEOUT""#,
     }
 }
 
+/// A disk for [`fake_sys`]: its device path below /sys/devices, its name,
+/// and its partitions with their numbers.
+type FakeDisk<'a> = (&'a str, &'a str, &'a [(&'a str, u32)]);
+
 /// A sysfs-shaped tree: /sys/class/block/<name> links into /sys/devices,
 /// where partitions are directories below their disk with a `partition` file.
-fn fake_sys(root: &Path, disks: &[(&str, &str, &[(&str, u32)])]) {
+fn fake_sys(root: &Path, disks: &[FakeDisk]) {
     std::fs::create_dir_all(root.join("class/block")).unwrap();
     for (bus, disk, parts) in disks {
         let disk_dir = root.join("devices").join(bus).join("block").join(disk);
