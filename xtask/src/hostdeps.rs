@@ -13,7 +13,7 @@ pub const BUILD: &[&str] = &[
 ];
 pub const TEST: &[&str] = &[
     "qemu-system-x86", "ovmf", "seabios", "xorriso", "isolinux", "syslinux-common", "dosfstools",
-    "mtools", "busybox-static", "linux-image-amd64", "fdisk", "sqv",
+    "mtools", "syslinux", "busybox-static", "linux-image-amd64", "fdisk", "sqv",
 ];
 
 #[derive(Debug, clap::Args)]

@@ -1,6 +1,7 @@
 //! gen-kexec's build system. `cargo xtask --help` lists the commands; each
 //! lives in a module of its own and this file only dispatches.
 
+mod e2e;
 mod extract;
 mod fetch;
 mod fsutil;
@@ -36,6 +37,8 @@ enum Command {
     Verify,
     /// Install the Debian packages the build and the tests need (as root).
     HostDeps(hostdeps::Args),
+    /// Boot adapted legacy images in QEMU (OVMF and SeaBIOS) and check the kexec.
+    E2e(e2e::Args),
 }
 
 fn main() -> Result<()> {
@@ -45,5 +48,6 @@ fn main() -> Result<()> {
         Command::Fetch(args) => fetch::run(&ws, &args),
         Command::Verify => fetch::verify(&ws),
         Command::HostDeps(args) => hostdeps::run(&ws, &args),
+        Command::E2e(args) => e2e::run(&ws, &args),
     }
 }

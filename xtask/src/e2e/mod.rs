@@ -1,0 +1,332 @@
+//! `cargo xtask e2e`: the proof that the product works. Builds (or reuses)
+//! the bootloader, adapts legacy fixture images with `adapt-image`, boots
+//! each in QEMU under OVMF attached as a USB stick, an AHCI disk, an NVMe or
+//! virtio disk, and under SeaBIOS, and checks from the serial output that
+//! the events happened in the order only a kexec boot produces.
+//!
+//! The cases are data ([`CASES`]); `--list` prints them, `--case NAME` runs
+//! one. `iso-uefi-missing-kernel` is a permanent negative case: its image
+//! names a kernel that is not there, and it passes only when gen-kexec says
+//! so and starts its rescue shell (rather than hanging until a timeout).
+
+mod artifact;
+mod fixtures;
+mod initrd;
+mod qemu;
+mod report;
+mod runner;
+mod serial;
+#[cfg(test)]
+mod serial_tests;
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::hostdeps;
+use crate::ws::Ws;
+use fixtures::Fixture;
+use qemu::{Accel, Attach, Firmware};
+
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Run only this case (repeatable); see --list.
+    #[arg(long = "case", value_name = "NAME")]
+    pub cases: Vec<String>,
+    /// List the cases and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Seconds a case may take [default: 150 under TCG, 60 with KVM].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// QEMU accelerator: auto probes KVM (it may exist and still not work).
+    #[arg(long, value_enum, default_value_t)]
+    pub accel: AccelChoice,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccelChoice {
+    #[default]
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+/// What a case must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The target's kernel boots (through gen-kexec under UEFI, through
+    /// the image's own isolinux/syslinux under SeaBIOS) and reaches its marker.
+    Boots,
+    /// gen-kexec fails with an error containing this text, then offers
+    /// its rescue shell.
+    Rescue(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Case {
+    pub name: &'static str,
+    pub fixture: &'static str,
+    pub firmware: Firmware,
+    pub attach: Attach,
+    pub outcome: Outcome,
+}
+
+const fn case(
+    name: &'static str,
+    fixture: &'static str,
+    firmware: Firmware,
+    attach: Attach,
+) -> Case {
+    Case {
+        name,
+        fixture,
+        firmware,
+        attach,
+        outcome: Outcome::Boots,
+    }
+}
+
+/// The test matrix: every fixture through every kind of disk under UEFI,
+/// each once under SeaBIOS, and the negative case.
+pub const CASES: &[Case] = &[
+    case("iso-uefi-usb", "iso", Firmware::Uefi, Attach::UsbXhci),
+    case("iso-uefi-ahci", "iso", Firmware::Uefi, Attach::Ahci),
+    case("iso-uefi-nvme", "iso", Firmware::Uefi, Attach::Nvme),
+    case("iso-bios-usb", "iso", Firmware::Bios, Attach::UsbXhci),
+    case("gpt-uefi-usb", "gpt", Firmware::Uefi, Attach::UsbXhci),
+    case("gpt-uefi-ahci", "gpt", Firmware::Uefi, Attach::Ahci),
+    case("gpt-uefi-virtio", "gpt", Firmware::Uefi, Attach::VirtioBlk),
+    case("gpt-bios-ahci", "gpt", Firmware::Bios, Attach::Ahci),
+    Case {
+        name: "iso-uefi-missing-kernel",
+        fixture: "iso-missing-kernel",
+        firmware: Firmware::Uefi,
+        attach: Attach::Ahci,
+        outcome: Outcome::Rescue("kernel /isolinux/gentoo-missing"),
+    },
+];
+
+/// What gen-kexec.conf appends to the target's command line: its console
+/// on serial, and a word the target's /proc/cmdline must show.
+pub const APPEND: &str = "console=ttyS0,115200 e2e.appended=yes";
+
+impl Case {
+    pub fn fixture(&self) -> Fixture {
+        *fixtures::FIXTURES
+            .iter()
+            .find(|f| f.name == self.fixture)
+            .expect("every case names a fixture in FIXTURES")
+    }
+
+    /// What the serial log must show, given the two kernels' versions.
+    pub fn expect(&self, bootloader_version: &str, target_version: &str) -> serial::Expect {
+        let f = self.fixture();
+        let mut cmdline = vec![format!("e2e.label={}", f.label)];
+        if self.firmware == Firmware::Uefi {
+            cmdline.extend(APPEND.split_whitespace().map(str::to_owned));
+        }
+        let target = serial::Target {
+            bootloader_version: bootloader_version.to_owned(),
+            version: target_version.to_owned(),
+            marker: f.marker(),
+            cmdline,
+        };
+        match (self.outcome, self.firmware) {
+            (Outcome::Rescue(error), _) => serial::Expect::Rescue {
+                bootloader_version: bootloader_version.to_owned(),
+                error: error.to_owned(),
+            },
+            (Outcome::Boots, Firmware::Uefi) => serial::Expect::Kexec(target),
+            (Outcome::Boots, Firmware::Bios) => serial::Expect::Legacy(target),
+        }
+    }
+}
+
+pub fn run(ws: &Ws, args: &Args) -> Result<()> {
+    if args.list {
+        print!("{}", report::list(CASES));
+        return Ok(());
+    }
+    let cases = select(&args.cases)?;
+    let mut wanted: Vec<&str> = hostdeps::TEST.to_vec();
+    wanted.extend_from_slice(hostdeps::BUILD);
+    hostdeps::ensure(ws, &wanted, false).context("e2e: host packages")?;
+
+    let kernel = fixtures::distro_kernel().context("e2e: the fixtures' kernel")?;
+    let bootloader_version = ws
+        .lock()?
+        .component
+        .get("linux")
+        .context("sources.lock has no linux")?
+        .version
+        .clone();
+    let mut fixture_list: Vec<Fixture> = Vec::new();
+    for f in cases.iter().map(Case::fixture) {
+        if !fixture_list.contains(&f) {
+            fixture_list.push(f);
+        }
+    }
+    let mut steps = fixtures::steps(ws, &kernel, &fixture_list).context("e2e: fixtures")?;
+    let tarball = artifact::test_tarball(ws).context("e2e: bootloader (test variant)")?;
+    steps.extend(artifact::adapt_steps(ws, &tarball, &fixture_list));
+    crate::plan::execute(ws, &steps).context("e2e: fixtures and adapted images")?;
+
+    let accel = match args.accel {
+        AccelChoice::Kvm => Accel::Kvm,
+        AccelChoice::Tcg => Accel::Tcg,
+        AccelChoice::Auto if ws.dry_run => Accel::Tcg,
+        AccelChoice::Auto => probe(ws, &kernel)?,
+    };
+    let timeout = Duration::from_secs(args.timeout.unwrap_or(match accel {
+        Accel::Kvm => 60,
+        Accel::Tcg => 150,
+    }));
+    let results = runner::run_cases(
+        ws,
+        &cases,
+        accel,
+        timeout,
+        &bootloader_version,
+        &kernel.release,
+    )?;
+    if ws.dry_run {
+        return Ok(());
+    }
+    print!("{}", report::table(&results));
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.verdict.is_err())
+        .map(|r| r.case.name)
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "e2e: {} of {} cases failed: {}",
+            failed.len(),
+            results.len(),
+            failed.join(", ")
+        );
+    }
+    println!("e2e: all {} cases passed", results.len());
+    Ok(())
+}
+
+fn select(names: &[String]) -> Result<Vec<Case>> {
+    if names.is_empty() {
+        return Ok(CASES.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            CASES
+                .iter()
+                .find(|c| c.name == n)
+                .copied()
+                .with_context(|| {
+                    let known: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+                    format!(
+                        "no e2e case named `{n}`; the cases are: {}",
+                        known.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+fn probe(ws: &Ws, kernel: &fixtures::DistroKernel) -> Result<Accel> {
+    let dir = ws.build.join("e2e/runs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
+    let started = std::time::Instant::now();
+    let kvm = qemu::kvm_works(&kernel.path, &dir.join("kvm-probe.log"))?;
+    println!(
+        "e2e: KVM {} (probe {:.1} s); using {}",
+        if kvm { "works" } else { "is not usable here" },
+        started.elapsed().as_secs_f64(),
+        if kvm {
+            "KVM"
+        } else {
+            "TCG (each case takes ~20-40 s)"
+        }
+    );
+    Ok(if kvm { Accel::Kvm } else { Accel::Tcg })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_unique_and_cover_each_disk_and_firmware() {
+        let mut names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CASES.len());
+        for f in fixtures::FIXTURES.iter().filter(|f| !f.broken) {
+            let of = |fw| {
+                CASES
+                    .iter()
+                    .filter(move |c| c.fixture == f.name && c.firmware == fw)
+            };
+            assert!(
+                of(Firmware::Bios).count() >= 1,
+                "{} has no SeaBIOS case",
+                f.name
+            );
+            assert!(
+                of(Firmware::Uefi).count() >= 3,
+                "{} has too few UEFI cases",
+                f.name
+            );
+        }
+        for attach in [
+            Attach::UsbXhci,
+            Attach::Ahci,
+            Attach::Nvme,
+            Attach::VirtioBlk,
+        ] {
+            assert!(CASES
+                .iter()
+                .any(|c| c.attach == attach && c.firmware == Firmware::Uefi));
+        }
+        assert!(CASES
+            .iter()
+            .any(|c| matches!(c.outcome, Outcome::Rescue(_))));
+    }
+
+    #[test]
+    fn expectations_follow_firmware_and_outcome() {
+        let by = |n| {
+            CASES
+                .iter()
+                .find(|c| c.name == n)
+                .unwrap()
+                .expect("6.12.107", "6.1.0-56-amd64")
+        };
+        match by("gpt-uefi-usb") {
+            serial::Expect::Kexec(t) => {
+                assert_eq!(
+                    t.cmdline,
+                    ["e2e.label=live", "console=ttyS0,115200", "e2e.appended=yes"]
+                );
+                assert_eq!(t.marker, "gpt-reached-init");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(by("iso-bios-usb"), serial::Expect::Legacy(t) if t.cmdline == ["e2e.label=gentoo"])
+        );
+        assert!(matches!(
+            by("iso-uefi-missing-kernel"),
+            serial::Expect::Rescue { .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_case_lists_the_known_ones() {
+        let err = select(&["nope".into()]).unwrap_err().to_string();
+        assert!(
+            err.contains("no e2e case named `nope`") && err.contains("iso-uefi-usb"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! QEMU: the machine of a case as a command line (pure, unit-tested), the
+//! KVM probe, and a runner that reads the serial port line by line as the
+//! guest prints, timestamps each line on the host, and stops early when the
+//! verdict is known.
+//!
+//! The runner uses `std::process` rather than xshell: it must stream the
+//! guest's serial output while QEMU runs, which `cmd!` cannot.
+
+use std::io::{Read, Write};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::serial::{self, Flow, Line};
+
+pub const QEMU: &str = "qemu-system-x86_64";
+/// Guest memory: the Debian kernel and its initramfs are unpacked twice
+/// during a kexec (bootloader's copy, then the target's).
+pub const MEMORY_MIB: u32 = 768;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// OVMF (edk2), from pflash: CODE read-only + a fresh copy of VARS.
+    Uefi,
+    /// SeaBIOS, QEMU's default firmware: legacy boot.
+    Bios,
+}
+
+/// How the disk is attached, as the firmware and the kernel see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    /// A USB stick on an xHCI controller.
+    UsbXhci,
+    /// A SATA disk on an AHCI controller.
+    Ahci,
+    Nvme,
+    VirtioBlk,
+}
+
+impl Attach {
+    pub fn name(self) -> &'static str {
+        match self {
+            Attach::UsbXhci => "usb-xhci",
+            Attach::Ahci => "ahci",
+            Attach::Nvme => "nvme",
+            Attach::VirtioBlk => "virtio-blk",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+/// Where Debian's `ovmf` package puts the firmware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ovmf {
+    pub code: Utf8PathBuf,
+    pub vars: Utf8PathBuf,
+}
+
+impl Ovmf {
+    pub fn find() -> Result<Ovmf> {
+        let pairs = [
+            (
+                "/usr/share/OVMF/OVMF_CODE_4M.fd",
+                "/usr/share/OVMF/OVMF_VARS_4M.fd",
+            ),
+            (
+                "/usr/share/OVMF/OVMF_CODE.fd",
+                "/usr/share/OVMF/OVMF_VARS.fd",
+            ),
+        ];
+        for (code, vars) in pairs {
+            if Utf8Path::new(code).is_file() && Utf8Path::new(vars).is_file() {
+                return Ok(Ovmf {
+                    code: code.into(),
+                    vars: vars.into(),
+                });
+            }
+        }
+        bail!("no OVMF firmware in /usr/share/OVMF (looked for OVMF_CODE_4M.fd + OVMF_VARS_4M.fd and OVMF_CODE.fd + OVMF_VARS.fd): install the `ovmf` package (cargo xtask host-deps --test)")
+    }
+}
+
+/// One boot: everything QEMU needs.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub firmware: Firmware,
+    pub attach: Attach,
+    pub accel: Accel,
+    pub disk: Utf8PathBuf,
+    /// UEFI: the read-only CODE and this run's own copy of VARS.
+    pub pflash: Option<(Utf8PathBuf, Utf8PathBuf)>,
+}
+
+/// The QEMU command line (without the program name). The disk is opened
+/// with `snapshot=on`: the guest's writes go to a temporary overlay, so one
+/// adapted image serves every case and is never modified.
+pub fn args(m: &Machine) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    let mut push = |s: &[&str]| a.extend(s.iter().map(|s| s.to_string()));
+    let accel = match m.accel {
+        Accel::Kvm => "kvm",
+        Accel::Tcg => "tcg",
+    };
+    push(&[
+        "-machine",
+        "q35",
+        "-accel",
+        accel,
+        "-m",
+        &MEMORY_MIB.to_string(),
+    ]);
+    push(&[
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-nic",
+        "none",
+        "-no-reboot",
+    ]);
+    if let (Firmware::Uefi, Some((code, vars))) = (m.firmware, &m.pflash) {
+        push(&[
+            "-drive",
+            &format!("if=pflash,format=raw,unit=0,readonly=on,file={code}"),
+        ]);
+        push(&[
+            "-drive",
+            &format!("if=pflash,format=raw,unit=1,file={vars}"),
+        ]);
+    }
+    push(&[
+        "-drive",
+        &format!("if=none,id=disk,format=raw,snapshot=on,file={}", m.disk),
+    ]);
+    match m.attach {
+        Attach::UsbXhci => push(&[
+            "-device",
+            "qemu-xhci,id=xhci",
+            "-device",
+            "usb-storage,bus=xhci.0,drive=disk,bootindex=1",
+        ]),
+        Attach::Ahci => push(&[
+            "-device",
+            "ahci,id=ahci",
+            "-device",
+            "ide-hd,bus=ahci.0,drive=disk,bootindex=1",
+        ]),
+        Attach::Nvme => push(&[
+            "-device",
+            "nvme,serial=gen-kexec-e2e,drive=disk,bootindex=1",
+        ]),
+        Attach::VirtioBlk => push(&["-device", "virtio-blk-pci,drive=disk,bootindex=1"]),
+    }
+    a
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// QEMU exited by itself (the guest powered off, or QEMU failed).
+    Exited(Option<i32>),
+    /// The watcher had seen enough; QEMU was stopped.
+    Stopped,
+    TimedOut,
+}
+
+pub struct Run {
+    pub lines: Vec<Line>,
+    pub ended: Ended,
+}
+
+/// After the watcher is done, how long to keep reading (the marker's
+/// `poweroff -f`, the rescue shell's prompt) before stopping QEMU.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Start QEMU, write its serial output to `log` as it arrives (QEMU's own
+/// messages go to `log.qemu-stderr`), and feed each line to `watch`.
+pub fn run(
+    args: &[String],
+    log: &Utf8Path,
+    timeout: Duration,
+    mut watch: impl FnMut(&Line) -> Flow,
+) -> Result<Run> {
+    let stderr_path = Utf8PathBuf::from(format!("{log}.qemu-stderr"));
+    let stderr = std::fs::File::create(&stderr_path)
+        .with_context(|| format!("cannot create {stderr_path}"))?;
+    let mut logf = std::fs::File::create(log).with_context(|| format!("cannot create {log}"))?;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(QEMU)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("cannot start {QEMU}: install the `qemu-system-x86` package"))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send((Instant::now(), buf[..n].to_vec())).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut lines = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut deadline = started + timeout;
+    let mut done = false;
+    let ended = loop {
+        let now = Instant::now();
+        if now >= deadline {
+            stop(&mut child);
+            break if done {
+                Ended::Stopped
+            } else {
+                Ended::TimedOut
+            };
+        }
+        match rx.recv_timeout(deadline - now) {
+            Ok((at, bytes)) => {
+                logf.write_all(&bytes)
+                    .with_context(|| format!("cannot write {log}"))?;
+                pending.extend_from_slice(&bytes);
+                while let Some(nl) = pending.iter().position(|&b| b == b'\n') {
+                    let raw: Vec<u8> = pending.drain(..=nl).collect();
+                    let line = Line {
+                        at: at - started,
+                        text: serial::clean(&String::from_utf8_lossy(&raw)),
+                    };
+                    if !done && watch(&line) == Flow::Done {
+                        done = true;
+                        deadline = deadline.min(Instant::now() + GRACE);
+                    }
+                    lines.push(line);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().context("waiting for QEMU")?;
+                break Ended::Exited(status.code());
+            }
+        }
+    };
+    if !pending.is_empty() {
+        let text = serial::clean(&String::from_utf8_lossy(&pending));
+        lines.push(Line {
+            at: started.elapsed(),
+            text,
+        });
+    }
+    let _ = reader.join();
+    Ok(Run { lines, ended })
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// QEMU's own error output of a run (why it could not start a machine).
+pub fn stderr_of(log: &Utf8Path) -> String {
+    std::fs::read_to_string(format!("{log}.qemu-stderr")).unwrap_or_default()
+}
+
+/// Does KVM work here? `/dev/kvm` may exist and still be unusable (nested
+/// virtualisation that hangs or rejects MSRs), so boot a real kernel and
+/// wait for its banner: a few hundred ms with a working KVM.
+pub fn kvm_works(kernel: &Utf8Path, log: &Utf8Path) -> Result<bool> {
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        return Ok(false);
+    }
+    let args: Vec<String> = [
+        "-machine",
+        "q35",
+        "-accel",
+        "kvm",
+        "-m",
+        "256",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-nic",
+        "none",
+        "-no-reboot",
+        "-kernel",
+        kernel.as_str(),
+        "-append",
+        "console=ttyS0 panic=-1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let run = run(
+        &args,
+        log,
+        Duration::from_secs(5),
+        |l| match serial::kernel_banner(&l.text) {
+            Some(_) => Flow::Done,
+            None => Flow::Continue,
+        },
+    )?;
+    Ok(run
+        .lines
+        .iter()
+        .any(|l| serial::kernel_banner(&l.text).is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine(firmware: Firmware, attach: Attach) -> Machine {
+        Machine {
+            firmware,
+            attach,
+            accel: Accel::Tcg,
+            disk: "/b/disk.img".into(),
+            pflash: Some(("/fw/CODE.fd".into(), "/run/VARS.fd".into())),
+        }
+    }
+
+    #[test]
+    fn uefi_uses_readonly_code_and_own_vars() {
+        let a = args(&machine(Firmware::Uefi, Attach::Nvme)).join(" ");
+        assert!(
+            a.contains("if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd"),
+            "{a}"
+        );
+        assert!(
+            a.contains("if=pflash,format=raw,unit=1,file=/run/VARS.fd"),
+            "{a}"
+        );
+        assert!(
+            a.contains("-device nvme,serial=gen-kexec-e2e,drive=disk,bootindex=1"),
+            "{a}"
+        );
+        assert!(a.contains("-m 768"), "{a}");
+    }
+
+    #[test]
+    fn bios_has_no_pflash_and_disks_are_snapshots() {
+        for attach in [
+            Attach::UsbXhci,
+            Attach::Ahci,
+            Attach::Nvme,
+            Attach::VirtioBlk,
+        ] {
+            let a = args(&machine(Firmware::Bios, attach)).join(" ");
+            assert!(!a.contains("pflash"), "{a}");
+            assert!(a.contains("snapshot=on,file=/b/disk.img"), "{a}");
+            assert!(a.contains("bootindex=1"), "{a}");
+        }
+        let usb = args(&machine(Firmware::Bios, Attach::UsbXhci)).join(" ");
+        assert!(
+            usb.contains("-device qemu-xhci,id=xhci -device usb-storage,bus=xhci.0"),
+            "{usb}"
+        );
+    }
+}

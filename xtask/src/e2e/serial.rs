@@ -1,0 +1,355 @@
+//! Reading a boot from its serial output: clean lines, recognise the events
+//! that matter (kernel banners, `gen-kexec:` lines, the target's marker),
+//! and decide whether the order of events proves what a case claims.
+//!
+//! Everything here is pure: the QEMU runner feeds lines with the time they
+//! arrived on the host (the guest clock restarts with each kernel, so it
+//! cannot time a kexec), and the unit tests feed recorded logs.
+
+use std::time::Duration;
+
+/// What the bootloader's `/init` and `kexec.sourceme` print (their contract
+/// with this test; see `initramfs-skel/init` and `scripts/kexec.sourceme`).
+pub const GEN_KEXEC: &str = "gen-kexec:";
+pub const ESP_FOUND: &str = "gen-kexec: found ";
+pub const EXEC: &str = "gen-kexec: exec:";
+pub const RESCUE: &str = "gen-kexec: starting a rescue shell";
+pub const ERROR: &str = "gen-kexec: error:";
+/// What the fixtures' marker `/init` prints (see `fixtures::marker_init`).
+pub const TARGET: &str = "E2E-TARGET:";
+pub const PANIC: &str = "Kernel panic - not syncing";
+
+/// One line of serial output, without escape sequences or `\r`, and when
+/// the host saw it (from QEMU's start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub at: Duration,
+    pub text: String,
+}
+
+/// Remove terminal escape sequences (OVMF and vesamenu draw with them) and
+/// other control characters except tabs.
+pub fn clean(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates, then one final byte.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // Character set selection and the like: one more byte.
+                Some('(' | ')' | '#' | '%') => {
+                    chars.next();
+                }
+                _ => {}
+            },
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The version in a `Linux version X (...)` banner.
+pub fn kernel_banner(text: &str) -> Option<&str> {
+    let rest = &text[text.find("Linux version ")? + "Linux version ".len()..];
+    rest.split_whitespace().next()
+}
+
+/// The `gen-kexec:` message in a line, even when a kernel message was
+/// printed on the same line before it.
+pub fn gen_kexec(text: &str) -> Option<&str> {
+    text.find(GEN_KEXEC).map(|i| &text[i..])
+}
+
+/// The text after `E2E-TARGET:` in a marker line.
+pub fn target_says(text: &str) -> Option<&str> {
+    text.find(TARGET).map(|i| text[i + TARGET.len()..].trim())
+}
+
+/// What a case expects to see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// UEFI: gen-kexec boots the target through kexec.
+    Kexec(Target),
+    /// SeaBIOS: the image's own isolinux/syslinux boots the target.
+    Legacy(Target),
+    /// gen-kexec fails on purpose: its error, then the rescue shell.
+    Rescue {
+        bootloader_version: String,
+        /// Part of the `gen-kexec: error:` line that must appear.
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `Linux version` of the bootloader (kexec cases).
+    pub bootloader_version: String,
+    /// `Linux version` of the fixture's kernel.
+    pub version: String,
+    /// The fixture's marker (its `E2E-TARGET: marker ...` text).
+    pub marker: String,
+    /// Words the target's /proc/cmdline must hold (the label's own token,
+    /// what gen-kexec.conf appends).
+    pub cmdline: Vec<String>,
+}
+
+/// Whether the runner should keep reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Enough seen: the verdict is known.
+    Done,
+}
+
+impl Expect {
+    /// Called on every line as it arrives: stop at the marker, or as soon
+    /// as the boot cannot succeed any more (rescue shell, panic), instead
+    /// of waiting for the timeout.
+    pub fn watch(&self, line: &Line) -> Flow {
+        let t = &line.text;
+        let rescue = t.contains(RESCUE);
+        match self {
+            Expect::Kexec(target) | Expect::Legacy(target) => {
+                let marker_done = target_says(t) == Some(&format!("marker {}", target.marker)[..]);
+                if marker_done || rescue || t.contains(PANIC) {
+                    Flow::Done
+                } else {
+                    Flow::Continue
+                }
+            }
+            Expect::Rescue { .. } if rescue || t.contains(PANIC) => Flow::Done,
+            Expect::Rescue { .. } => Flow::Continue,
+        }
+    }
+}
+
+/// Times of a passing case, from the host's clock.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timings {
+    /// QEMU start -> first `gen-kexec:` line (firmware, kernel boot).
+    pub to_init: Option<Duration>,
+    /// First `gen-kexec:` line -> `gen-kexec: exec:` (includes probing).
+    pub init_to_exec: Option<Duration>,
+    /// `gen-kexec: found` (the ESP) -> `gen-kexec: exec:`: gen-kexec's own
+    /// work, device probing excluded.
+    pub esp_to_exec: Option<Duration>,
+    /// `gen-kexec: exec:` -> the target's marker (the target's boot).
+    pub exec_to_marker: Option<Duration>,
+    /// QEMU start -> the target's marker, or the rescue shell.
+    pub total: Duration,
+}
+
+/// Finds the first line at or after `from` matching `pred`.
+fn find(lines: &[Line], from: usize, pred: impl Fn(&str) -> bool) -> Option<usize> {
+    lines[from.min(lines.len())..]
+        .iter()
+        .position(|l| pred(&l.text))
+        .map(|i| i + from)
+}
+
+fn banner_of(lines: &[Line], from: usize, version: &str) -> Option<usize> {
+    find(lines, from, |t| kernel_banner(t) == Some(version))
+}
+
+/// Checks the whole log against what the case expects; `Err` says, in a
+/// user's terms, the first thing that is missing or out of order.
+pub fn verdict(lines: &[Line], expect: &Expect) -> Result<Timings, String> {
+    if let Some(i) = find(lines, 0, |t| t.contains(PANIC)) {
+        return Err(format!("kernel panic: {}", lines[i].text.trim()));
+    }
+    match expect {
+        Expect::Kexec(target) => kexec_verdict(lines, target),
+        Expect::Legacy(target) => legacy_verdict(lines, target),
+        Expect::Rescue {
+            bootloader_version,
+            error,
+        } => rescue_verdict(lines, bootloader_version, error),
+    }
+}
+
+fn rescued(lines: &[Line]) -> Result<(), String> {
+    match find(lines, 0, |t| t.contains(RESCUE)) {
+        None => Ok(()),
+        Some(i) => {
+            let why = find(lines, 0, |t| t.contains(ERROR))
+                .map(|e| lines[e].text.trim().to_owned())
+                .unwrap_or_else(|| "no `gen-kexec: error:` line".to_owned());
+            Err(format!(
+                "the bootloader dropped to its rescue shell (line {}): {why}",
+                i + 1
+            ))
+        }
+    }
+}
+
+fn kexec_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
+    rescued(lines)?;
+    let boot = banner_of(lines, 0, &target.bootloader_version).ok_or_else(|| {
+        format!(
+            "no `Linux version {}` banner: the bootloader kernel did not start (or printed nothing on serial)",
+            target.bootloader_version
+        )
+    })?;
+    let init = find(lines, boot, |t| gen_kexec(t).is_some()).ok_or(
+        "no `gen-kexec:` line after the bootloader's banner: its /init printed nothing on serial",
+    )?;
+    let esp = find(lines, init, |t| t.contains(ESP_FOUND));
+    let exec = find(lines, init, |t| t.contains(EXEC)).ok_or_else(|| {
+        let last = lines[init..]
+            .iter()
+            .rev()
+            .find_map(|l| gen_kexec(&l.text))
+            .unwrap_or("");
+        format!("gen-kexec never announced `kexec -e` ({EXEC} ...); its last line: {last}")
+    })?;
+    let banner = banner_of(lines, exec, &target.version).ok_or_else(|| {
+        format!(
+            "no `Linux version {}` banner after `kexec -e`: the target kernel did not start",
+            target.version
+        )
+    })?;
+    find(lines, banner, |t| t.contains("efi: EFI v2")).ok_or(
+        "the target kernel printed no `efi: EFI v2...` line: it booted without EFI (the 32-bit bzImage loader?)",
+    )?;
+    let marker = check_target(lines, banner, target, true)?;
+    let at = |i: usize| lines[i].at;
+    Ok(Timings {
+        to_init: Some(at(init)),
+        init_to_exec: Some(at(exec) - at(init)),
+        esp_to_exec: esp.filter(|&e| e < exec).map(|e| at(exec) - at(e)),
+        exec_to_marker: Some(at(marker) - at(exec)),
+        total: at(marker),
+    })
+}
+
+fn legacy_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
+    if let Some(i) = find(lines, 0, |t| gen_kexec(t).is_some()) {
+        return Err(format!(
+            "legacy boot ran gen-kexec (line {}): {}",
+            i + 1,
+            lines[i].text.trim()
+        ));
+    }
+    if banner_of(lines, 0, &target.bootloader_version).is_some() {
+        return Err(format!(
+            "legacy boot started the bootloader kernel {}",
+            target.bootloader_version
+        ));
+    }
+    let banner = banner_of(lines, 0, &target.version).ok_or_else(|| {
+        format!(
+            "no `Linux version {}` banner: isolinux/syslinux did not start the kernel",
+            target.version
+        )
+    })?;
+    let marker = check_target(lines, banner, target, false)?;
+    Ok(Timings {
+        total: lines[marker].at,
+        ..Timings::default()
+    })
+}
+
+/// The marker /init's lines after the target's banner: EFI as expected, the
+/// command line holds every expected word, then the marker itself.
+fn check_target(
+    lines: &[Line],
+    banner: usize,
+    target: &Target,
+    efi: bool,
+) -> Result<usize, String> {
+    let marker_text = format!("marker {}", target.marker);
+    let marker =
+        find(lines, banner, |t| target_says(t) == Some(&marker_text[..])).ok_or_else(|| {
+            format!(
+                "the target kernel started but its /init never printed `{TARGET} {marker_text}`"
+            )
+        })?;
+    let field = |name: &str| {
+        lines[banner..marker]
+            .iter()
+            .find_map(|l| target_says(&l.text)?.strip_prefix(name).map(str::to_owned))
+            .ok_or_else(|| format!("the target's /init printed no `{TARGET} {name}...` line"))
+    };
+    let want = if efi { "yes" } else { "no" };
+    let got = field("efi=")?;
+    if !got.starts_with(want) {
+        return Err(format!(
+            "the target's /sys/firmware/efi: expected efi={want}, got efi={got}"
+        ));
+    }
+    let cmdline = field("cmdline=")?;
+    let words: Vec<&str> = cmdline.split_whitespace().collect();
+    for w in &target.cmdline {
+        if !words.contains(&w.as_str()) {
+            return Err(format!("the target's /proc/cmdline lacks `{w}`: {cmdline}"));
+        }
+    }
+    Ok(marker)
+}
+
+fn rescue_verdict(
+    lines: &[Line],
+    bootloader_version: &str,
+    error: &str,
+) -> Result<Timings, String> {
+    let boot = banner_of(lines, 0, bootloader_version).ok_or_else(|| {
+        format!("no `Linux version {bootloader_version}` banner: the bootloader did not start")
+    })?;
+    if let Some(i) = find(lines, boot, |t| t.contains(EXEC)) {
+        return Err(format!(
+            "expected a failure, but gen-kexec went on to `kexec -e` (line {})",
+            i + 1
+        ));
+    }
+    let err = find(lines, boot, |t| t.contains(ERROR) && t.contains(error))
+        .ok_or_else(|| format!("no `{ERROR} ...{error}...` line explaining the failure"))?;
+    let rescue = find(lines, err, |t| t.contains(RESCUE))
+        .ok_or_else(|| format!("gen-kexec reported the error but did not print `{RESCUE}`"))?;
+    Ok(Timings {
+        total: lines[rescue].at,
+        ..Timings::default()
+    })
+}
+
+/// Lines with the host time they arrived, one per line: `  12.345 | text`
+/// (`serial.timed.log` next to each raw log; the unit tests' recordings).
+pub fn format_timed(lines: &[Line]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("{:8.3} | {}\n", l.at.as_secs_f64(), l.text))
+        .collect()
+}
+
+/// The inverse of [`format_timed`]; the error names the first bad line.
+pub fn parse_timed(text: &str) -> Result<Vec<Line>, String> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let (t, text) = l
+                .split_once(" | ")
+                .ok_or_else(|| format!("line {}: no ` | `", i + 1))?;
+            let secs: f64 = t
+                .trim()
+                .parse()
+                .map_err(|_| format!("line {}: bad time `{t}`", i + 1))?;
+            Ok(Line {
+                at: Duration::from_secs_f64(secs),
+                text: text.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The last `n` lines, for a failure report.
+pub fn tail(lines: &[Line], n: usize) -> &[Line] {
+    &lines[lines.len().saturating_sub(n)..]
+}
