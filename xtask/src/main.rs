@@ -6,6 +6,7 @@ mod extract;
 mod fetch;
 mod fsutil;
 mod hostdeps;
+mod ikconfig;
 mod initramfs;
 mod kconfig;
 mod lock;
@@ -39,6 +40,9 @@ enum Command {
     HostDeps(hostdeps::Args),
     /// Boot adapted legacy images in QEMU (OVMF and SeaBIOS) and check the kexec.
     E2e(e2e::Args),
+    /// Print the kernel config embedded (IKCONFIG) in a kernel image or in
+    /// the default kernel of a boot ISO, read without mounting anything.
+    ExtractConfig(ikconfig::Args),
 }
 
 fn main() -> Result<()> {
@@ -49,5 +53,6 @@ fn main() -> Result<()> {
         Command::Verify => fetch::verify(&ws),
         Command::HostDeps(args) => hostdeps::run(&ws, &args),
         Command::E2e(args) => e2e::run(&ws, &args),
+        Command::ExtractConfig(args) => ikconfig::run(&args),
     }
 }

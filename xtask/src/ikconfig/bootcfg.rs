@@ -1,0 +1,322 @@
+//! Which kernel a boot image boots by default, read from its boot loader
+//! configuration: isolinux/syslinux (`default`, `label`, `kernel`/`linux`,
+//! `include`, `menu default` when `default` names a `.c32` module; paths
+//! relative to the config file's directory) or GRUB (`set default=`,
+//! `menuentry`, `linux`; `configfile`/`source` followed). Gentoo's minimal
+//! ISO boots `isolinux/gentoo` (older releases) or `boot/gentoo` (GRUB).
+
+use anyhow::{bail, Result};
+
+/// Syslinux looks for these, in this order, relative to the image root.
+const SYSLINUX: &[&str] = &[
+    "isolinux/isolinux.cfg",
+    "boot/isolinux/isolinux.cfg",
+    "isolinux.cfg",
+    "syslinux/syslinux.cfg",
+    "boot/syslinux/syslinux.cfg",
+    "syslinux.cfg",
+];
+const GRUB: &[&str] = &[
+    "boot/grub/grub.cfg",
+    "boot/grub2/grub.cfg",
+    "EFI/BOOT/grub.cfg",
+];
+/// Where Gentoo puts its kernel, when no configuration says.
+const WELL_KNOWN: &[&str] = &["boot/gentoo", "isolinux/gentoo"];
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The kernel to use and how it was chosen (for messages).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// Path relative to the image root, without a leading `/`.
+    pub kernel: String,
+    pub reason: String,
+}
+
+/// Reads a file of the image: `Ok(None)` when there is none.
+pub type ReadFile<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>> + 'a;
+
+/// Find the default kernel of an image, given a way to read its files.
+pub fn choose(read: &mut ReadFile) -> Result<Choice> {
+    for cfg in SYSLINUX {
+        if let Some(text) = read(cfg)? {
+            if let Some(c) = syslinux(cfg, &String::from_utf8_lossy(&text), read)? {
+                return Ok(c);
+            }
+        }
+    }
+    for cfg in GRUB {
+        if let Some(text) = read(cfg)? {
+            if let Some(c) = grub(cfg, &String::from_utf8_lossy(&text), read, 0)? {
+                return Ok(c);
+            }
+        }
+    }
+    for k in WELL_KNOWN {
+        if read(k)?.is_some() {
+            return Ok(Choice {
+                kernel: k.to_string(),
+                reason: "Gentoo's usual kernel path".into(),
+            });
+        }
+    }
+    bail!(
+        "found no kernel: no boot configuration naming one ({} or {}) and none of {}",
+        SYSLINUX.join(", "),
+        GRUB.join(", "),
+        WELL_KNOWN.join(", ")
+    )
+}
+
+/// `path` relative to the directory of `cfg`, unless absolute.
+fn resolve(cfg: &str, path: &str) -> String {
+    match path.strip_prefix('/') {
+        Some(abs) => abs.to_owned(),
+        None => match cfg.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{path}"),
+            None => path.to_owned(),
+        },
+    }
+}
+
+#[derive(Default)]
+struct Syslinux {
+    default: Option<String>,
+    menu_default: Option<String>,
+    /// Labels in order with their kernel (resolved) and the file defining it.
+    labels: Vec<(String, Option<String>)>,
+}
+
+fn syslinux(cfg: &str, text: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
+    let mut s = Syslinux::default();
+    parse_syslinux(cfg, text, read, &mut s, 0)?;
+    let find = |name: &str| {
+        let exact = s.labels.iter().find(|(l, _)| l == name);
+        exact.or_else(|| s.labels.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)))
+    };
+    let pick = |label: &(String, Option<String>), why: String| {
+        label.1.clone().map(|k| Choice {
+            kernel: k,
+            reason: format!("{cfg}: {why} `{}`", label.0),
+        })
+    };
+    if let Some(d) = &s.default {
+        if let Some(l) = find(d) {
+            return Ok(pick(l, "default label".into()));
+        }
+        if !d.to_ascii_lowercase().ends_with(".c32") {
+            // Syslinux boots a `default` that is no label as a kernel file.
+            return Ok(Some(Choice {
+                kernel: resolve(cfg, d),
+                reason: format!("{cfg}: default"),
+            }));
+        }
+    }
+    if let Some(l) = s.menu_default.as_deref().and_then(find) {
+        return Ok(pick(l, "menu default label".into()));
+    }
+    Ok(s.labels
+        .iter()
+        .find(|l| l.1.is_some())
+        .and_then(|l| pick(l, "first label".into())))
+}
+
+fn parse_syslinux(
+    cfg: &str,
+    text: &str,
+    read: &mut ReadFile,
+    s: &mut Syslinux,
+    depth: usize,
+) -> Result<()> {
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let Some(keyword) = words.next() else {
+            continue;
+        };
+        let rest: Vec<&str> = words.collect();
+        let arg = rest.first().copied();
+        match (
+            keyword.to_ascii_lowercase().as_str(),
+            arg.map(str::to_ascii_lowercase).as_deref(),
+        ) {
+            ("default", _) => s.default = Some(rest.join(" ")),
+            ("label", _) => s.labels.push((rest.join(" "), None)),
+            ("kernel" | "linux", Some(_)) => {
+                if let Some(label) = s.labels.last_mut() {
+                    label
+                        .1
+                        .get_or_insert_with(|| resolve(cfg, arg.unwrap_or_default()));
+                }
+            }
+            ("menu", Some("default")) => s.menu_default = s.labels.last().map(|l| l.0.clone()),
+            ("include", Some(_)) | ("menu", Some("include")) => {
+                let file = if keyword.eq_ignore_ascii_case("menu") {
+                    rest.get(1)
+                } else {
+                    arg.as_ref()
+                };
+                let Some(file) = file else { continue };
+                let path = resolve(cfg, file);
+                if depth >= MAX_INCLUDE_DEPTH {
+                    bail!("{cfg}: `include` nested deeper than {MAX_INCLUDE_DEPTH}: a loop?");
+                }
+                // Syslinux skips a missing include file.
+                if let Some(text) = read(&path)? {
+                    parse_syslinux(&path, &String::from_utf8_lossy(&text), read, s, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Strip a GRUB device prefix (`($root)/boot/x`, `(cd0)/x`) and quotes.
+fn grub_path(word: &str) -> String {
+    let w = word.trim_matches(|c| c == '"' || c == '\'');
+    let w = match w.strip_prefix('(') {
+        Some(r) => r.split_once(')').map_or(r, |(_, p)| p),
+        None => w,
+    };
+    w.trim_start_matches('/').to_owned()
+}
+
+fn grub(cfg: &str, text: &str, read: &mut ReadFile, depth: usize) -> Result<Option<Choice>> {
+    let mut default = String::from("0");
+    // Top-level entries: (title, first linux path inside).
+    let mut entries: Vec<(String, Option<String>)> = Vec::new();
+    let mut nesting = 0usize;
+    let mut included = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.first().copied() {
+            Some("set") if nesting == 0 => {
+                if let Some(v) = line
+                    .strip_prefix("set")
+                    .map(str::trim)
+                    .and_then(|a| a.strip_prefix("default="))
+                {
+                    default = v.trim_matches(|c| c == '"' || c == '\'').to_owned();
+                }
+            }
+            Some("menuentry" | "submenu") => {
+                if nesting == 0 {
+                    let title = line
+                        .split(['\'', '"'])
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_owned();
+                    entries.push((title, None));
+                }
+            }
+            Some("linux" | "linuxefi" | "linux16") if words.len() > 1 && nesting > 0 => {
+                if let Some(e) = entries.last_mut() {
+                    e.1.get_or_insert_with(|| grub_path(words[1]));
+                }
+            }
+            Some("configfile" | "source") if words.len() > 1 && nesting == 0 => {
+                included.push(grub_path(words[1]))
+            }
+            _ => {}
+        }
+        nesting += line.matches('{').count();
+        nesting = nesting.saturating_sub(line.matches('}').count());
+    }
+    let index = default
+        .parse::<usize>()
+        .ok()
+        .or_else(|| entries.iter().position(|e| e.0 == default))
+        .unwrap_or(0);
+    if let Some((title, Some(kernel))) = entries.get(index).or_else(|| entries.first()) {
+        let reason = format!("{cfg}: menuentry `{title}`");
+        return Ok(Some(Choice {
+            kernel: kernel.clone(),
+            reason,
+        }));
+    }
+    for path in included {
+        if depth < MAX_INCLUDE_DEPTH && path != cfg {
+            if let Some(text) = read(&path)? {
+                if let Some(c) = grub(&path, &String::from_utf8_lossy(&text), read, depth + 1)? {
+                    return Ok(Some(c));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn choose_in(files: &[(&str, &str)]) -> Result<Choice> {
+        let files: BTreeMap<String, Vec<u8>> = files
+            .iter()
+            .map(|(p, t)| (p.to_lowercase(), t.as_bytes().to_vec()))
+            .collect();
+        choose(&mut |p: &str| Ok(files.get(&p.to_lowercase()).cloned()))
+    }
+
+    const GENTOO_ISOLINUX: &str = "default gentoo\ntimeout 150\nontimeout localhost\nprompt 1\n\
+        display boot.msg\nF1 kernels.msg\n\nlabel gentoo\n  kernel gentoo\n  append root=/dev/ram0 \
+        init=/linuxrc dokeymap looptype=squashfs loop=/image.squashfs cdroot initrd=gentoo.igz\n\n\
+        label gentoo-nofb\n  kernel gentoo\n  append nofb\n\nlabel memtest86\n  kernel memtest86\n";
+
+    #[test]
+    fn gentoo_isolinux_default_label() {
+        let c = choose_in(&[("isolinux/isolinux.cfg", GENTOO_ISOLINUX)]).unwrap();
+        assert_eq!(c.kernel, "isolinux/gentoo");
+        assert_eq!(c.reason, "isolinux/isolinux.cfg: default label `gentoo`");
+    }
+
+    #[test]
+    fn menu_default_when_default_is_a_module_and_includes() {
+        let main = "UI vesamenu.c32\nDEFAULT vesamenu.c32\nINCLUDE menu.cfg\n";
+        let menu = "LABEL rescue\n\tKERNEL /boot/rescue\nLABEL live\n\tMENU DEFAULT\n\tLINUX ../live/vmlinuz\n\tinclude missing.cfg\n";
+        let c = choose_in(&[("isolinux/isolinux.cfg", main), ("isolinux/menu.cfg", menu)]).unwrap();
+        assert_eq!(c.kernel, "isolinux/../live/vmlinuz");
+        assert!(
+            c.reason.contains("menu default label `live`"),
+            "{}",
+            c.reason
+        );
+        let c = choose_in(&[("syslinux.cfg", "default vmlinuz\n")]).unwrap();
+        assert_eq!(c.kernel, "vmlinuz");
+    }
+
+    #[test]
+    fn gentoo_grub_cfg() {
+        let grub = "set default=0\nset timeout=10\n\
+            menuentry 'Boot LiveCD (kernel: gentoo)' --class gnu-linux --class os {\n\
+            \tsearch --no-floppy --set=root -l 'ISOIMAGE'\n\
+            \tlinux ($root)/boot/gentoo dokeymap looptype=squashfs loop=/image.squashfs cdroot\n\
+            \tinitrd /boot/gentoo.igz\n}\n\
+            menuentry 'Boot LiveCD (kernel: gentoo) (cached)' {\n\tlinux /boot/other docache\n}\n";
+        let c = choose_in(&[("boot/grub/grub.cfg", grub)]).unwrap();
+        assert_eq!(c.kernel, "boot/gentoo");
+        let c = choose_in(&[(
+            "boot/grub/grub.cfg",
+            &grub.replace("default=0", "default=\"1\""),
+        )])
+        .unwrap();
+        assert_eq!(c.kernel, "boot/other");
+        let stub = "search --set=root --file /boot/gentoo\nconfigfile ($root)/boot/grub/real.cfg\n";
+        let c = choose_in(&[("EFI/BOOT/grub.cfg", stub), ("boot/grub/real.cfg", grub)]).unwrap();
+        assert_eq!(c.kernel, "boot/gentoo");
+    }
+
+    #[test]
+    fn well_known_path_then_a_clear_error() {
+        let c = choose_in(&[("boot/gentoo", "kernel")]).unwrap();
+        assert_eq!(c.kernel, "boot/gentoo");
+        let e = choose_in(&[("readme.txt", "hi")]).unwrap_err().to_string();
+        assert!(
+            e.contains("found no kernel") && e.contains("isolinux/isolinux.cfg"),
+            "{e}"
+        );
+    }
+}
