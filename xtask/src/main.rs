@@ -7,6 +7,7 @@ mod fetch;
 mod fsutil;
 mod hostdeps;
 mod ikconfig;
+mod image;
 mod initramfs;
 mod kconfig;
 mod lock;
@@ -43,6 +44,10 @@ enum Command {
     /// Print the kernel config embedded (IKCONFIG) in a kernel image or in
     /// the default kernel of a boot ISO, read without mounting anything.
     ExtractConfig(ikconfig::Args),
+    /// Append a gen-kexec ESP to a legacy BIOS image (no root needed).
+    AdaptImage(image::adapt::Args),
+    /// Print an image's partition tables, El Torito entries, filesystems and boot configs.
+    Inspect(image::inspect::Args),
 }
 
 fn main() -> Result<()> {
@@ -54,5 +59,7 @@ fn main() -> Result<()> {
         Command::HostDeps(args) => hostdeps::run(&ws, &args),
         Command::E2e(args) => e2e::run(&ws, &args),
         Command::ExtractConfig(args) => ikconfig::run(&args),
+        Command::AdaptImage(args) => image::adapt::run(&ws, &args),
+        Command::Inspect(args) => image::inspect::run(&args),
     }
 }

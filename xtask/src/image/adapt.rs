@@ -1,0 +1,401 @@
+//! `cargo xtask adapt-image`: copy a legacy BIOS image and append a FAT
+//! partition labelled `gen-kexec` holding the bootloader, so UEFI firmware
+//! boots gen-kexec, which then kexecs the image's own isolinux/syslinux
+//! entry. No root: plain file I/O on the output only.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::MetadataExt;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use fatfs::FatType;
+use sha2::{Digest, Sha256};
+
+use super::table::{probe, Table};
+use super::{
+    align_up, copy, eltorito, fat, iso9660, mbr, parse_size, tarball, verify, write_at, ALIGN, MIB,
+    SECTOR,
+};
+use crate::fsutil::partial_path;
+use crate::ws::Ws;
+
+const DEFAULT_ESP: u64 = 100 * MIB;
+const DEFAULT_EL_TORITO_ESP: u64 = 16 * MIB;
+/// Free room left after the ESP, as the guide does (and where a GPT's
+/// backup table goes).
+const SLACK: u64 = MIB;
+
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = AFTER_HELP)]
+pub struct Args {
+    /// The legacy image: an isohybrid ISO or a disk image with an MBR or
+    /// GPT partition table. It is only read.
+    pub input: Utf8PathBuf,
+    /// Where to write the adapted image (written as OUTPUT.partial, then
+    /// renamed once complete and verified).
+    #[arg(short, long)]
+    pub output: Utf8PathBuf,
+    /// The bootloader tarball, holding EFI/Boot/bootx64.efi and
+    /// kexec.sourceme [default: dist/efi.tar.xz of the workspace].
+    #[arg(long)]
+    pub tarball: Option<Utf8PathBuf>,
+    /// Size of the new ESP (K, M, G: binary units) [default: 16M for
+    /// images with an El Torito catalog, whose UEFI entry can describe at
+    /// most 32M - 512 bytes; else 100M].
+    #[arg(long, value_parser = parse_size)]
+    pub esp_size: Option<u64>,
+    /// Extra kernel arguments for the legacy image's kernel, written as
+    /// `append="ARGS"` to gen-kexec.conf on the ESP (e.g. console=ttyS0,115200).
+    #[arg(long, value_name = "ARGS")]
+    pub append: Option<String>,
+    /// Replace OUTPUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Instead of adding a UEFI El Torito entry, disable El Torito
+    /// altogether so UEFI firmware falls back to the MBR (see below).
+    #[arg(long)]
+    pub disable_el_torito: bool,
+}
+
+const AFTER_HELP: &str = "\
+The new partition is appended after the image (aligned to 1 MiB, followed by 1 MiB of slack) and
+added to the partition table: MBR (first free primary slot, type 0xEF; boot code, disk signature and
+the other entries are kept, also for isohybrid ISOs) or GPT (an EFI System Partition entry; the backup
+table moves to the new end). It holds a FAT filesystem labelled gen-kexec with the tarball's files.
+Timestamps and the volume id come from SOURCE_DATE_EPOCH (default: sources.lock), so the same inputs
+give a bit-identical output.
+
+ISO images with an El Torito boot catalog: UEFI firmware built on edk2 (OVMF, most PCs) reads the El
+Torito catalog before the MBR and stops there, so an MBR partition alone is not seen. adapt-image
+therefore also adds a UEFI (platform 0xEF) no-emulation El Torito entry pointing at the new partition,
+like modern hybrid ISOs, and keeps the BIOS entry untouched. That entry counts 512-byte sectors in 16
+bits, so this ESP is at most 32 MiB - 512 bytes (default 16 MiB, FAT16; the payload is a few MB).
+
+--disable-el-torito is the blunt alternative: it renames the El Torito boot record so firmware ignores
+the catalog and falls back to the MBR, which allows a larger ESP. Trade-off: the image then no longer
+boots as a CD/DVD in BIOS mode (no El Torito); BIOS boot from a USB stick or hard disk still works
+through the isohybrid MBR.";
+
+pub fn run(ws: &Ws, args: &Args) -> Result<()> {
+    let t0 = Instant::now();
+    let tarball_path = args
+        .tarball
+        .clone()
+        .unwrap_or_else(|| ws.dist.join("efi.tar.xz"));
+    check_paths(&args.input, &args.output, args.force)?;
+    let mut files = tarball::read(&tarball_path)?;
+    if let Some(append) = &args.append {
+        files.push(("gen-kexec.conf".to_owned(), conf_file(append)?));
+        files.sort();
+    }
+    let epoch = ws.source_date_epoch()?;
+    let input = File::open(&args.input)
+        .with_context(|| format!("cannot open the input image {}", args.input))?;
+    let image = probe(&input, &args.input)?;
+
+    // Where the ESP goes and how big it is.
+    let el_torito_entry = image.el_torito.is_some()
+        && !args.disable_el_torito
+        && matches!(image.table, Table::Mbr(_));
+    let esp = args.esp_size.unwrap_or(if el_torito_entry {
+        DEFAULT_EL_TORITO_ESP
+    } else {
+        DEFAULT_ESP
+    });
+    if esp % SECTOR != 0 {
+        bail!("--esp-size {esp}: must be a multiple of 512 bytes");
+    }
+    if el_torito_entry && esp / SECTOR > eltorito::MAX_SECTORS {
+        bail!(
+            "--esp-size {} KiB is too large for {}: its El Torito UEFI entry can describe at most 32 MiB - 512 bytes \
+             (use e.g. --esp-size 16M, or --disable-el-torito, see --help)",
+            esp / 1024,
+            args.input
+        );
+    }
+    let fat_type = el_torito_entry.then_some(FatType::Fat16);
+    fat::check_size(esp, fat_type)?;
+    let start = align_up(image.end_sector() * SECTOR, ALIGN);
+    let total = start + esp + SLACK;
+    let (first, count) = (start / SECTOR, esp / SECTOR);
+
+    let out = Output::create(&args.output)?;
+    let result = (|| -> Result<copy::Method> {
+        let method = copy::copy(&input, &out.file)
+            .with_context(|| format!("cannot copy {} to {}", args.input, out.partial))?;
+        out.file
+            .set_len(total)
+            .with_context(|| format!("cannot grow {} to {total} bytes", out.partial))?;
+        let (f, p) = (&out.file, out.partial.as_path());
+        match &image.table {
+            Table::Mbr(m) => {
+                let slot = m
+                    .first_free_slot()
+                    .with_context(|| no_free_slot(&args.input, m))?;
+                if first + count > mbr::max_sectors() {
+                    bail!(
+                        "{}: the new partition would end beyond what an MBR can address (2 TiB)",
+                        args.input
+                    );
+                }
+                let mut s0 = image.sector0.clone();
+                let entry = mbr::Entry {
+                    status: 0,
+                    kind: mbr::TYPE_ESP,
+                    start: first as u32,
+                    sectors: count as u32,
+                };
+                mbr::write_entry(&mut s0, slot, &entry);
+                write_at(f, p, 0, &s0)?;
+            }
+            Table::Gpt(pmbr, g) => {
+                let mut g = g.clone();
+                let index = g.first_free_entry().with_context(|| {
+                    format!(
+                        "{}: the GPT has no room for a new entry (all {} entries are used)",
+                        args.input, g.entry_count
+                    )
+                })?;
+                g.set_esp(
+                    index,
+                    unique_guid(&g.disk_guid, first, count),
+                    first,
+                    first + count - 1,
+                    fat::LABEL,
+                );
+                g.write(f, p, total / SECTOR)?;
+                update_protective_mbr(f, p, &image.sector0, pmbr, image.sectors(), total / SECTOR)?;
+            }
+        }
+        if let Some(et) = &image.el_torito {
+            if args.disable_el_torito {
+                let record = image
+                    .iso
+                    .as_ref()
+                    .and_then(|v| v.boot_record)
+                    .expect("El Torito has a boot record");
+                let mut id = [0u8; 32];
+                id[..iso9660::DISABLED_ID.len()].copy_from_slice(iso9660::DISABLED_ID);
+                write_at(f, p, record + 7, &id)?;
+            } else if el_torito_entry {
+                let mut bytes = et.bytes.clone();
+                let mut catalog = et.catalog.clone();
+                catalog
+                    .add_efi_entry(
+                        &mut bytes,
+                        (start / iso9660::CD_SECTOR) as u32,
+                        count as u16,
+                    )
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input))?;
+                write_at(f, p, et.offset, &bytes)?;
+            }
+        } else if args.disable_el_torito {
+            eprintln!(
+                "adapt-image: {} has no El Torito catalog: --disable-el-torito changes nothing",
+                args.input
+            );
+        }
+        fat::make(f, p, start, esp, fat_type, epoch, &files)?;
+        f.sync_all()
+            .with_context(|| format!("cannot write {}", out.partial))?;
+        verify::output(
+            &out.partial,
+            start,
+            esp,
+            el_torito_entry,
+            image.iso.is_some(),
+            &files,
+        )?;
+        Ok(method)
+    })();
+    let method = result.map_err(|e| explain_no_space(e, &args.output, total))?;
+    out.commit(&args.output)?;
+    println!(
+        "adapt-image: wrote {} ({} MiB): ESP {} MiB at sector {first}{}; copied by {method}; {:.2} s",
+        args.output,
+        total / MIB,
+        esp / MIB,
+        if el_torito_entry { ", with an El Torito UEFI entry" } else { "" },
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Refuse to write over the input (same path, hard link, or its
+/// `.partial` name) and over an existing output without --force.
+fn check_paths(input: &Utf8Path, output: &Utf8Path, force: bool) -> Result<()> {
+    let in_meta =
+        std::fs::metadata(input).with_context(|| format!("cannot open the input image {input}"))?;
+    if !in_meta.is_file() {
+        bail!("{input} is not a disk image: not a regular file");
+    }
+    let same = |p: &Utf8Path| -> bool {
+        std::fs::metadata(p).is_ok_and(|m| m.dev() == in_meta.dev() && m.ino() == in_meta.ino())
+    };
+    if same(output) || same(&partial_path(output)) {
+        bail!("the output {output} is the input file {input}: the input is never modified; choose another -o");
+    }
+    if output.exists() && !force {
+        bail!("{output} exists; pass --force to replace it");
+    }
+    Ok(())
+}
+
+/// The output being written: `OUTPUT.partial`, removed unless committed.
+struct Output {
+    partial: Utf8PathBuf,
+    file: File,
+    done: bool,
+}
+
+impl Output {
+    fn create(output: &Utf8Path) -> Result<Output> {
+        let partial = partial_path(output);
+        let _ = std::fs::remove_file(&partial);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .with_context(|| format!("cannot create {partial}"))?;
+        Ok(Output {
+            partial,
+            file,
+            done: false,
+        })
+    }
+
+    fn commit(mut self, output: &Utf8Path) -> Result<()> {
+        crate::fsutil::rename(&self.partial, output)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+fn no_free_slot(input: &Utf8Path, m: &mbr::Mbr) -> String {
+    let used: Vec<String> = m
+        .used()
+        .map(|(i, e)| {
+            format!(
+                "{}: type 0x{:02x} {}",
+                i + 1,
+                e.kind,
+                mbr::type_name(e.kind)
+            )
+        })
+        .collect();
+    format!(
+        "{input}: no free primary slot in the MBR for the ESP (all four are used: {}); free one, or convert the image to GPT",
+        used.join(", ")
+    )
+}
+
+/// A partition GUID derived from the disk GUID and the partition's place:
+/// unique per disk, yet the same for the same inputs (version 4 layout).
+fn unique_guid(disk_guid: &[u8; 16], first: u64, count: u64) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(b"gen-kexec ESP\0");
+    h.update(disk_guid);
+    h.update(first.to_le_bytes());
+    h.update(count.to_le_bytes());
+    let mut g: [u8; 16] = h.finalize()[..16].try_into().unwrap();
+    g[7] = (g[7] & 0x0F) | 0x40;
+    g[8] = (g[8] & 0x3F) | 0x80;
+    g
+}
+
+/// Grow the protective 0xEE entry if it covered the whole old disk.
+fn update_protective_mbr(
+    f: &File,
+    p: &Utf8Path,
+    s0: &[u8],
+    pmbr: &mbr::Mbr,
+    old: u64,
+    new: u64,
+) -> Result<()> {
+    let capped = |n: u64| (n - 1).min(u64::from(u32::MAX)) as u32;
+    let Some(slot) = pmbr.entries.iter().position(|e| e.kind == mbr::TYPE_GPT) else {
+        return Ok(());
+    };
+    let e = pmbr.entries[slot];
+    if e.start == 1
+        && (e.sectors == capped(old) || e.sectors == u32::MAX)
+        && e.sectors != capped(new)
+    {
+        let mut s0 = s0.to_vec();
+        mbr::write_entry(
+            &mut s0,
+            slot,
+            &mbr::Entry {
+                sectors: capped(new),
+                ..e
+            },
+        );
+        write_at(f, p, 0, &s0)?;
+    }
+    Ok(())
+}
+
+/// gen-kexec.conf with `append="ARGS"` (format: scripts/gen-kexec.conf.example).
+fn conf_file(append: &str) -> Result<Vec<u8>> {
+    if append.contains(['\n', '\r']) {
+        bail!("--append: kernel arguments must be on one line");
+    }
+    let quoted = if !append.contains('"') {
+        format!("\"{append}\"")
+    } else if !append.contains('\'') {
+        format!("'{append}'")
+    } else {
+        bail!("--append: the arguments contain both \" and ' quotes, which gen-kexec.conf cannot hold");
+    };
+    Ok(format!("# Written by `cargo xtask adapt-image --append`; see gen-kexec.conf.example.\nappend={quoted}\n").into_bytes())
+}
+
+/// Turn "no space" write errors into a message saying what happened.
+fn explain_no_space(e: anyhow::Error, output: &Utf8Path, total: u64) -> anyhow::Error {
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.raw_os_error())
+            .is_some_and(|n| n == libc::ENOSPC || n == libc::EDQUOT || n == libc::EFBIG)
+    });
+    if full {
+        e.context(format!(
+            "no space left for {output} (it needs up to {} MiB, less where the input has holes); nothing was written",
+            total.div_ceil(MIB)
+        ))
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conf_quoting() {
+        let c = String::from_utf8(conf_file("console=ttyS0,115200 quiet").unwrap()).unwrap();
+        assert!(c.ends_with("append=\"console=ttyS0,115200 quiet\"\n"));
+        let c = String::from_utf8(conf_file("a=\"b c\"").unwrap()).unwrap();
+        assert!(c.ends_with("append='a=\"b c\"'\n"));
+        assert!(conf_file("a\nb").is_err());
+        assert!(conf_file("\"'").is_err());
+    }
+
+    #[test]
+    fn guid_is_stable_and_version_4() {
+        let g = unique_guid(&[1; 16], 2048, 32768);
+        assert_eq!(g, unique_guid(&[1; 16], 2048, 32768));
+        assert_ne!(g, unique_guid(&[2; 16], 2048, 32768));
+        assert_eq!(g[7] >> 4, 4);
+    }
+}

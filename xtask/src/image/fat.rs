@@ -1,0 +1,302 @@
+//! The gen-kexec FAT filesystem, made in-process with the `fatfs` crate on
+//! a byte range of the output file. Volume id and every timestamp come from
+//! SOURCE_DATE_EPOCH, so the same inputs give the same bytes.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+
+use anyhow::{bail, Context, Result};
+use camino::Utf8Path;
+use fatfs::{
+    Date, DateTime, FatType, FileSystem, FormatVolumeOptions, FsOptions, Time, TimeProvider,
+};
+
+/// The label `/init` looks for (`findfs LABEL=gen-kexec`).
+pub const LABEL: &str = "gen-kexec";
+
+/// A window `[start, start + len)` of a file, seen as a whole device.
+pub struct Slice<'a> {
+    file: &'a File,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl<'a> Slice<'a> {
+    pub fn new(file: &'a File, start: u64, len: u64) -> Self {
+        Slice {
+            file,
+            start,
+            len,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Slice<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.len.saturating_sub(self.pos)) as usize;
+        let n = self.file.read_at(&mut buf[..n], self.start + self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for Slice<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.pos + buf.len() as u64 > self.len {
+            return Err(io::Error::other("write past the end of the partition"));
+        }
+        let n = self.file.write_at(buf, self.start + self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Slice<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(p) => p as i128,
+            SeekFrom::End(d) => self.len as i128 + d as i128,
+            SeekFrom::Current(d) => self.pos as i128 + d as i128,
+        };
+        if pos < 0 || pos > self.len as i128 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek outside the partition",
+            ));
+        }
+        self.pos = pos as u64;
+        Ok(self.pos)
+    }
+}
+
+/// A clock stopped at SOURCE_DATE_EPOCH (UTC), for fatfs.
+#[derive(Debug)]
+struct FixedClock(DateTime);
+
+impl TimeProvider for FixedClock {
+    fn get_current_date(&self) -> Date {
+        self.0.date
+    }
+    fn get_current_date_time(&self) -> DateTime {
+        self.0
+    }
+}
+
+/// Civil date and time (UTC) of a Unix time, clamped to FAT's 1980..2107.
+pub fn fat_time(epoch: u64) -> DateTime {
+    let days = (epoch / 86400) as i64;
+    let secs = epoch % 86400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u16;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u16;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
+    if year < 1980 {
+        return DateTime {
+            date: Date {
+                year: 1980,
+                month: 1,
+                day: 1,
+            },
+            time: Time {
+                hour: 0,
+                min: 0,
+                sec: 0,
+                millis: 0,
+            },
+        };
+    }
+    let year = year.min(2107);
+    DateTime {
+        date: Date { year, month, day },
+        time: Time {
+            hour: (secs / 3600) as u16,
+            min: (secs / 60 % 60) as u16,
+            sec: (secs % 60) as u16,
+            millis: 0,
+        },
+    }
+}
+
+fn options(epoch: u64) -> FsOptions {
+    let clock: &'static FixedClock = Box::leak(Box::new(FixedClock(fat_time(epoch))));
+    FsOptions::new()
+        .update_accessed_date(false)
+        .time_provider(clock)
+}
+
+/// Format `[start, start + len)` of `file` as FAT labelled `gen-kexec`
+/// and copy `files` (path, bytes) into it, creating directories.
+pub fn make(
+    file: &File,
+    path: &Utf8Path,
+    start: u64,
+    len: u64,
+    fat_type: Option<FatType>,
+    epoch: u64,
+    files: &[(String, Vec<u8>)],
+) -> Result<()> {
+    let mut label = [b' '; 11];
+    label[..LABEL.len()].copy_from_slice(LABEL.as_bytes());
+    let mut opts = FormatVolumeOptions::new()
+        .volume_label(label)
+        .volume_id(epoch as u32);
+    if let Some(t) = fat_type {
+        opts = opts.fat_type(t);
+    }
+    fatfs::format_volume(Slice::new(file, start, len), opts)
+        .with_context(|| format!("{path}: cannot make a FAT filesystem at offset {start}"))?;
+    // fatfs leaves "hidden sectors" at 0; mkfs.vfat sets it to the
+    // partition's start, which some firmware and Windows rely on.
+    let hidden = u32::try_from(start / super::SECTOR).unwrap_or(0);
+    file.write_all_at(&hidden.to_le_bytes(), start + 0x1C)
+        .with_context(|| format!("{path}: cannot write the FAT boot sector"))?;
+
+    let fs = FileSystem::new(Slice::new(file, start, len), options(epoch))
+        .with_context(|| format!("{path}: cannot open the new FAT filesystem"))?;
+    let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+    for (name, bytes) in files {
+        let root = fs.root_dir();
+        let mut dir = root.clone();
+        let mut parts: Vec<&str> = name.split('/').collect();
+        let leaf = parts.pop().unwrap_or_default();
+        for p in parts {
+            dir = match dir.open_dir(p) {
+                Ok(d) => d,
+                Err(_) => dir
+                    .create_dir(p)
+                    .with_context(|| format!("{path}: cannot create /{p} on the ESP"))?,
+            };
+        }
+        let mut f = dir
+            .create_file(leaf)
+            .with_context(|| format!("{path}: cannot create /{name} on the ESP"))?;
+        f.truncate().ok();
+        f.write_all(bytes)
+            .map_err(|e| no_room(e, path, len, total))
+            .with_context(|| format!("{path}: cannot write /{name} on the ESP"))?;
+    }
+    fs.unmount()
+        .with_context(|| format!("{path}: cannot finish the FAT filesystem"))?;
+    super::fatfix::fix_dot_entries(file, path, start)
+}
+
+fn no_room(e: io::Error, path: &Utf8Path, len: u64, total: u64) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("No space") {
+        anyhow::anyhow!(
+            "{path}: the files ({total} bytes) do not fit in the {} KiB ESP; choose a larger --esp-size",
+            len / 1024
+        )
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// What a FAT filesystem holds, as read back by fatfs.
+#[derive(Debug)]
+pub struct Summary {
+    pub fat_type: FatType,
+    pub label: String,
+    pub root_label: Option<String>,
+    pub volume_id: u32,
+    pub files: Vec<(String, u64)>,
+}
+
+/// Mount the FAT filesystem at `[start, start + len)` read-only-ish (no
+/// writes are made) and list every file with its size.
+pub fn summarize(file: &File, start: u64, len: u64) -> Result<Summary> {
+    let fs = FileSystem::new(
+        Slice::new(file, start, len),
+        FsOptions::new().update_accessed_date(false),
+    )?;
+    let mut files = Vec::new();
+    let mut stack = vec![(String::new(), fs.root_dir())];
+    while let Some((prefix, dir)) = stack.pop() {
+        for e in dir.iter() {
+            let e = e?;
+            let name = e.file_name();
+            if name == "." || name == ".." {
+                continue;
+            }
+            let full = format!("{prefix}{name}");
+            if e.is_dir() {
+                stack.push((format!("{full}/"), e.to_dir()));
+            } else {
+                files.push((full, e.len()));
+            }
+        }
+    }
+    files.sort();
+    Ok(Summary {
+        fat_type: fs.fat_type(),
+        label: fs.volume_label(),
+        root_label: fs.read_volume_label_from_root_dir()?,
+        volume_id: fs.volume_id(),
+        files,
+    })
+}
+
+/// Read one file (path relative to the root) from a FAT filesystem.
+pub fn read_file(file: &File, start: u64, len: u64, name: &str) -> Result<Vec<u8>> {
+    let fs = FileSystem::new(
+        Slice::new(file, start, len),
+        FsOptions::new().update_accessed_date(false),
+    )?;
+    let mut f = fs.root_dir().open_file(name)?;
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Whether the bytes at `start` look like a FAT boot sector.
+pub fn looks_like_fat(boot: &[u8]) -> bool {
+    boot.len() >= 512
+        && boot[510] == 0x55
+        && boot[511] == 0xAA
+        && (boot[0] == 0xEB || boot[0] == 0xE9)
+        && (&boot[54..59] == b"FAT12" || &boot[54..59] == b"FAT16" || &boot[82..87] == b"FAT32")
+}
+
+/// Checked in `adapt`: the requested size is usable for `fat_type`.
+pub fn check_size(len: u64, fat_type: Option<FatType>) -> Result<()> {
+    let min = match fat_type {
+        Some(FatType::Fat16) => 4 << 20,
+        _ => 1 << 20,
+    };
+    if len < min {
+        bail!(
+            "an ESP of {} KiB is too small for FAT (at least {} KiB)",
+            len / 1024,
+            min / 1024
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_to_fat_time() {
+        // 2024-01-02 03:04:05 UTC
+        let t = fat_time(1_704_164_645);
+        assert_eq!((t.date.year, t.date.month, t.date.day), (2024, 1, 2));
+        assert_eq!((t.time.hour, t.time.min, t.time.sec), (3, 4, 5));
+        assert_eq!(fat_time(0).date.year, 1980);
+        let t = fat_time(951_782_400); // 2000-02-29
+        assert_eq!((t.date.year, t.date.month, t.date.day), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,226 @@
+//! `cargo xtask inspect IMAGE`: print the partition table(s), the El Torito
+//! entries, the filesystems and the boot configs found in a disk image.
+//! Read-only.
+
+use std::fmt::Write as _;
+use std::fs::File;
+
+use anyhow::{Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::table::{probe, Image, Table};
+use super::{eltorito, fat, gpt, iso9660, read_at, MIB, SECTOR};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The disk image or ISO to look at (only read).
+    pub image: Utf8PathBuf,
+}
+
+/// Where syslinux and its siblings look for their config, as kexec.sourceme does.
+const CONFIG_DIRS: &[&str] = &[
+    "boot/isolinux",
+    "isolinux",
+    "boot/syslinux",
+    "syslinux",
+    "boot/extlinux",
+    "extlinux",
+    "",
+];
+const CONFIG_NAMES: &[&str] = &["isolinux.cfg", "syslinux.cfg", "extlinux.conf"];
+
+pub fn run(args: &Args) -> Result<()> {
+    print!("{}", report(&args.image)?);
+    Ok(())
+}
+
+pub fn report(path: &Utf8Path) -> Result<String> {
+    let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
+    let image = probe(&file, path)?;
+    let mut out = String::new();
+    let o = &mut out;
+    writeln!(
+        o,
+        "{path}: {} bytes ({} sectors of 512 bytes)",
+        image.len,
+        image.sectors()
+    )?;
+    tables(o, &image)?;
+    el_torito(o, &image)?;
+    filesystems(o, &file, path, &image)?;
+    Ok(out)
+}
+
+fn tables(o: &mut String, image: &Image) -> Result<()> {
+    match &image.table {
+        Table::Mbr(m) => writeln!(
+            o,
+            "partition table: MBR, disk signature 0x{:08x}",
+            m.disk_signature
+        )?,
+        Table::Gpt(_, g) => {
+            writeln!(
+                o,
+                "partition table: GPT, disk GUID {}, {} entries, usable sectors {}..={}, backup header at sector {}",
+                gpt::guid_string(&g.disk_guid),
+                g.entry_count,
+                g.first_usable,
+                g.last_usable,
+                g.alternate_lba
+            )?;
+            writeln!(o, "  (protective MBR in sector 0)")?;
+        }
+    }
+    for p in image.partitions() {
+        writeln!(
+            o,
+            "  partition {}: sectors {}..{} ({:.1} MiB), {}",
+            p.number,
+            p.start,
+            p.start + p.sectors,
+            (p.sectors * SECTOR) as f64 / MIB as f64,
+            p.kind
+        )?;
+    }
+    Ok(())
+}
+
+fn el_torito(o: &mut String, image: &Image) -> Result<()> {
+    let Some(vol) = &image.iso else { return Ok(()) };
+    writeln!(
+        o,
+        "ISO 9660: volume {:?}, {} CD sectors of 2048 bytes",
+        vol.volume_id, vol.volume_sectors
+    )?;
+    let Some(et) = &image.el_torito else {
+        if vol.boot_record.is_some() {
+            writeln!(
+                o,
+                "El Torito: none (boot record says {:?})",
+                vol.boot_system_id
+            )?;
+        } else {
+            writeln!(o, "El Torito: none")?;
+        }
+        return Ok(());
+    };
+    writeln!(
+        o,
+        "El Torito: boot catalog at CD sector {}",
+        et.offset / iso9660::CD_SECTOR
+    )?;
+    let parts = image.partitions();
+    for e in &et.catalog.entries {
+        let what = if e.section == 0 {
+            "default entry".to_owned()
+        } else {
+            format!("section {}", e.section)
+        };
+        let media = match e.media {
+            0 => "no emulation",
+            1..=3 => "floppy emulation",
+            4 => "hard disk emulation",
+            _ => "unknown media",
+        };
+        let start = u64::from(e.load_rba) * iso9660::CD_SECTOR / SECTOR;
+        let target = parts
+            .iter()
+            .find(|p| p.start == start)
+            .map(|p| format!(" = partition {}", p.number))
+            .unwrap_or_default();
+        writeln!(
+            o,
+            "  {what}: platform 0x{:02x} {}, {}, {media}, load RBA {} (sector {start}{target}), {} sectors of 512 bytes",
+            e.platform,
+            eltorito::platform_name(e.platform),
+            if e.bootable { "bootable" } else { "not bootable" },
+            e.load_rba,
+            e.sectors
+        )?;
+    }
+    Ok(())
+}
+
+fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> Result<()> {
+    writeln!(o, "filesystems:")?;
+    if let Some(vol) = &image.iso {
+        writeln!(o, "  whole image (sector 0): ISO 9660 {:?}", vol.volume_id)?;
+        for dir in CONFIG_DIRS {
+            for name in CONFIG_NAMES {
+                let p = if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                if let Some(e) = iso9660::find(file, path, vol, &p)? {
+                    let text = read_at(
+                        file,
+                        path,
+                        e.extent * iso9660::CD_SECTOR,
+                        e.size.min(64 << 10) as usize,
+                    )?;
+                    show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
+                }
+            }
+        }
+    }
+    for p in image.partitions() {
+        let (start, len) = (p.start * SECTOR, p.sectors * SECTOR);
+        if p.start == 0 || start + SECTOR > image.len {
+            continue;
+        }
+        let boot = read_at(file, path, start, SECTOR as usize)?;
+        if !fat::looks_like_fat(&boot) {
+            let sb = if start + 2048 <= image.len {
+                read_at(file, path, start + 1024, 1024)?
+            } else {
+                vec![]
+            };
+            let kind = if sb.len() > 57 && sb[56] == 0x53 && sb[57] == 0xEF {
+                "ext2/3/4"
+            } else {
+                "not recognised"
+            };
+            writeln!(o, "  partition {}: {kind}", p.number)?;
+            continue;
+        }
+        match fat::summarize(file, start, len) {
+            Err(e) => writeln!(
+                o,
+                "  partition {}: FAT boot sector, but it does not mount: {e}",
+                p.number
+            )?,
+            Ok(s) => {
+                writeln!(
+                    o,
+                    "  partition {}: {:?}, label {:?} (root directory: {:?}), volume id {:08X}",
+                    p.number,
+                    s.fat_type,
+                    s.label.trim_end(),
+                    s.root_label.as_deref().map(str::trim_end),
+                    s.volume_id
+                )?;
+                for (name, size) in &s.files {
+                    writeln!(o, "    /{name} ({size} bytes)")?;
+                }
+                let configs = s.files.iter().filter(|(n, _)| {
+                    let n = n.to_ascii_lowercase();
+                    n == "gen-kexec.conf" || CONFIG_NAMES.iter().any(|c| n.ends_with(c))
+                });
+                for (name, _) in configs {
+                    let text = fat::read_file(file, start, len, name)?;
+                    show_config(o, &format!("/{name} (partition {})", p.number), &text)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn show_config(o: &mut String, title: &str, text: &[u8]) -> Result<()> {
+    writeln!(o, "boot config {title}:")?;
+    for line in String::from_utf8_lossy(text).lines() {
+        writeln!(o, "    | {}", line.trim_end_matches('\r'))?;
+    }
+    Ok(())
+}

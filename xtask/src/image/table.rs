@@ -1,0 +1,157 @@
+//! Recognise an image: its partition table (MBR, GPT, or hybrid), an ISO
+//! 9660 filesystem and El Torito catalog if it has them. Shared by
+//! `adapt-image` (to decide what to change) and `inspect` (to print it).
+
+use std::fs::File;
+
+use anyhow::{bail, Result};
+use camino::Utf8Path;
+
+use super::eltorito::Catalog;
+use super::gpt::{self, Gpt};
+use super::iso9660::{self, Volume, CD_SECTOR};
+use super::mbr::{self, Mbr};
+use super::{read_at, SECTOR};
+
+pub enum Table {
+    Mbr(Mbr),
+    /// GPT with its protective MBR.
+    Gpt(Mbr, Gpt),
+}
+
+pub struct ElTorito {
+    /// Byte offset of the catalog sector.
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+    pub catalog: Catalog,
+}
+
+pub struct Image {
+    pub len: u64,
+    pub sector0: Vec<u8>,
+    pub table: Table,
+    pub iso: Option<Volume>,
+    pub el_torito: Option<ElTorito>,
+}
+
+/// One partition, whatever the table: number (1-based), first sector,
+/// sector count and a description of its type.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub number: usize,
+    pub start: u64,
+    pub sectors: u64,
+    pub kind: String,
+}
+
+impl Image {
+    pub fn sectors(&self) -> u64 {
+        self.len / SECTOR
+    }
+
+    pub fn partitions(&self) -> Vec<Part> {
+        match &self.table {
+            Table::Mbr(m) => m
+                .used()
+                .map(|(i, e)| Part {
+                    number: i + 1,
+                    start: e.start.into(),
+                    sectors: e.sectors.into(),
+                    kind: format!("0x{:02x} {}", e.kind, mbr::type_name(e.kind)),
+                })
+                .collect(),
+            Table::Gpt(_, g) => g
+                .partitions()
+                .into_iter()
+                .map(|p| Part {
+                    number: p.index + 1,
+                    start: p.first,
+                    sectors: p.last + 1 - p.first,
+                    kind: format!(
+                        "{} ({}), name {:?}, GUID {}",
+                        gpt::type_name(&p.type_guid),
+                        gpt::guid_string(&p.type_guid),
+                        p.name,
+                        gpt::guid_string(&p.unique_guid)
+                    ),
+                })
+                .collect(),
+        }
+    }
+
+    /// First sector after every partition and after the image data.
+    pub fn end_sector(&self) -> u64 {
+        let parts = self
+            .partitions()
+            .iter()
+            .map(|p| p.start + p.sectors)
+            .max()
+            .unwrap_or(0);
+        parts.max(self.sectors())
+    }
+}
+
+/// Read the tables of `path`. Errors say what is wrong with the image.
+pub fn probe(file: &File, path: &Utf8Path) -> Result<Image> {
+    let len = file.metadata()?.len();
+    if len < 4 * SECTOR || len % SECTOR != 0 {
+        bail!("{path} is not a disk image: its size ({len} bytes) is not a whole number of 512-byte sectors");
+    }
+    let sector0 = read_at(file, path, 0, SECTOR as usize)?;
+    let iso = iso9660::read_volume(file, path, len)?;
+    if !mbr::has_signature(&sector0) {
+        if iso.is_some() {
+            bail!(
+                "{path} is an ISO 9660 image without a partition table (not isohybrid); \
+                 make it hybrid first (`isohybrid` from syslinux-utils, or xorriso -isohybrid-mbr)"
+            );
+        }
+        bail!("{path} is not a disk image: no partition table (no MBR boot signature 0x55 0xAA in sector 0)");
+    }
+    let sectors = len / SECTOR;
+    let m = Mbr::parse(&sector0, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    if m.used().next().is_none() {
+        bail!("{path}: unknown partition table: sector 0 has a boot signature but no partitions");
+    }
+    let table = if m.is_gpt_protective() {
+        let others: Vec<String> = m
+            .used()
+            .filter(|(_, e)| e.kind != mbr::TYPE_GPT)
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        let g = Gpt::read(file, path, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        if !others.is_empty() {
+            bail!(
+                "{path} has a hybrid MBR (GPT plus MBR partitions {}): changing both consistently is not \
+                 supported. Such images usually boot on UEFI already (see `cargo xtask inspect {path}`)",
+                others.join(", ")
+            );
+        }
+        Table::Gpt(m, g)
+    } else {
+        Table::Mbr(m)
+    };
+    let el_torito = match iso.as_ref().and_then(|v| v.catalog_lba) {
+        Some(lba) => {
+            let offset = lba * CD_SECTOR;
+            if offset + CD_SECTOR > len {
+                bail!("{path}: damaged El Torito boot record: its catalog (CD sector {lba}) is beyond the end");
+            }
+            let bytes = read_at(file, path, offset, CD_SECTOR as usize)?;
+            let catalog = Catalog::parse(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            Some(ElTorito {
+                offset,
+                bytes,
+                catalog,
+            })
+        }
+        None => None,
+    };
+    Ok(Image {
+        len,
+        sector0,
+        table,
+        iso,
+        el_torito,
+    })
+}
