@@ -197,25 +197,59 @@ pub fn gpt_disk(dir: &Path) -> PathBuf {
     )
 }
 
-/// A private copy of the xtask binary this test was built with. Several
-/// worktrees share one CARGO_TARGET_DIR, so the original may be replaced by
-/// another branch's build while the tests run.
+/// The xtask binary to test, hard-linked to a private name so it stays
+/// put while the tests run (cargo unlinks, then links or copies).
+///
+/// Several worktrees share one CARGO_TARGET_DIR here, so `debug/xtask` may
+/// already be another branch's build without adapt-image. Then the newest
+/// build in `debug/deps` that has it is used (the one cargo just made).
 pub fn xtask_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        // A hard link keeps this build's file even if cargo replaces the
-        // original (it unlinks, then links or copies).
-        let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(concat!("xtask-for-", env!("CARGO_CRATE_NAME")));
+        let ours = |p: &Path| {
+            Command::new(p)
+                .args(["adapt-image", "--help"])
+                .output()
+                .is_ok_and(|o| {
+                    o.status.success()
+                        && String::from_utf8_lossy(&o.stdout).contains("--disable-el-torito")
+                })
+        };
+        let official = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
+        let chosen = if ours(&official) {
+            official.clone()
+        } else {
+            let deps = official.parent().unwrap().join("deps");
+            let mut builds: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    name.starts_with("xtask-") && !name.contains('.')
+                })
+                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+                .collect();
+            builds.sort();
+            builds
+                .into_iter()
+                .rev()
+                .map(|(_, p)| p)
+                .find(|p| ours(p))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} has no adapt-image command and no build in {} has",
+                        official.display(),
+                        deps.display()
+                    )
+                })
+        };
+        let bin = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(concat!("xtask-for-", env!("CARGO_CRATE_NAME")));
         let _ = std::fs::remove_file(&bin);
-        if std::fs::hard_link(env!("CARGO_BIN_EXE_xtask"), &bin).is_err() {
-            std::fs::copy(env!("CARGO_BIN_EXE_xtask"), &bin).unwrap();
+        if std::fs::hard_link(&chosen, &bin).is_err() {
+            std::fs::copy(&chosen, &bin).unwrap();
         }
-        let help = Command::new(&bin).args(["adapt-image", "--help"]).output().unwrap();
-        assert!(
-            help.status.success(),
-            "{} has no adapt-image command: another worktree's build replaced it (shared CARGO_TARGET_DIR); run the tests again",
-            env!("CARGO_BIN_EXE_xtask")
-        );
         bin
     })
 }
