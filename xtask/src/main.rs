@@ -12,7 +12,9 @@ mod initramfs;
 mod kconfig;
 mod lock;
 mod plan;
+mod recipes;
 mod stamp;
+mod userland;
 mod ws;
 
 use anyhow::Result;
@@ -48,6 +50,8 @@ enum Command {
     AdaptImage(image::adapt::Args),
     /// Print an image's partition tables, El Torito entries, filesystems and boot configs.
     Inspect(image::inspect::Args),
+    /// Build static busybox and kexec against musl (sysroot from pinned sources).
+    Userland(userland::Args),
 }
 
 fn main() -> Result<()> {
@@ -61,5 +65,6 @@ fn main() -> Result<()> {
         Command::ExtractConfig(args) => ikconfig::run(&args),
         Command::AdaptImage(args) => image::adapt::run(&ws, &args),
         Command::Inspect(args) => image::inspect::run(&args),
+        Command::Userland(args) => userland::run(&ws, &args),
     }
 }
