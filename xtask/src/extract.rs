@@ -39,7 +39,7 @@ pub fn unpack(archive: &Utf8Path, dest: &Utf8Path) -> Result<()> {
 }
 
 /// The decompressing reader for `archive`, chosen by its magic bytes.
-pub fn open_decompressed(archive: &Utf8Path) -> Result<Box<dyn Read>> {
+pub fn open_decompressed(archive: &Utf8Path) -> Result<Box<dyn Read + Send + Sync>> {
     let file = File::open(archive).with_context(|| format!("cannot open {archive}"))?;
     let mut input = BufReader::with_capacity(1 << 20, file);
     let magic = {
@@ -53,7 +53,10 @@ pub fn open_decompressed(archive: &Utf8Path) -> Result<Box<dyn Read>> {
 }
 
 /// Wrap `input` in the decoder its first bytes (`magic`) call for.
-pub fn decompressor<'a, R: Read + 'a>(magic: &[u8], input: R) -> Box<dyn Read + 'a> {
+pub fn decompressor<'a, R: Read + Send + Sync + 'a>(
+    magic: &[u8],
+    input: R,
+) -> Box<dyn Read + Send + Sync + 'a> {
     if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(input))
     } else if magic.starts_with(b"BZh") {

@@ -10,8 +10,10 @@
 //! required when the lock pins no sha256. Nothing enters the cache before it
 //! verified. Other stages call `ensure` to get a verified tarball.
 
+mod apt;
 mod http;
 mod locate;
+mod openpgp;
 mod record;
 mod report;
 
@@ -20,6 +22,7 @@ use std::cell::RefCell;
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::fsutil;
 use crate::lock::{Component, Source};
 use crate::ws::Ws;
 use record::{FileId, Record};
@@ -217,24 +220,123 @@ impl<'a> Ctx<'a> {
     }
 
     /// One source alternative: `None` when it is nowhere to be had.
-    pub fn fetch_source(
-        &self,
-        comp: &Component,
-        index: usize,
-        src: &Source,
-    ) -> Result<Option<Row>> {
-        let _ = comp;
-        let Some(found) = locate::find(self, src)? else {
-            return Ok(None);
-        };
-        let sig = match &src.signature {
-            None => SigStatus::None,
-            Some(_) => SigStatus::NotAvailable,
-        };
-        if src.sha256.is_none() && !matches!(sig, SigStatus::Ok(_)) {
+    pub fn fetch_source(&self, comp: &Component, index: usize, src: &Source) -> Result<Option<Row>> {
+        if let Some(found) = locate::find(self, src)? {
+            let Some(sig) = self.signature(src, &found.path, &found.sha256)? else {
+                return Ok(None); // not pinned by sha256 and no signature at hand
+            };
+            return Ok(Some(Row::found(comp, src, index, found, sig)));
+        }
+        if self.mode == Mode::Verify {
             return Ok(None);
         }
+        let Some(got) = self.obtain(src)? else {
+            return Ok(None);
+        };
+        // Checked like a found file, then moved into the cache.
+        let checked = self.signature(src, &got.partial, &got.sha256);
+        let sig = match checked {
+            Ok(Some(sig)) => sig,
+            other => {
+                let _ = std::fs::remove_file(&got.partial);
+                return other.map(|_| None);
+            }
+        };
+        let path = self.cache.join(&src.file);
+        fsutil::rename(&got.partial, &path)?;
+        self.sha256(&path)?; // remember it
+        let found = locate::Located {
+            path,
+            sha256: got.sha256,
+            origin: got.origin,
+        };
         Ok(Some(Row::found(comp, src, index, found, sig)))
+    }
+
+    /// Download `src`, else get it from apt; `None` if neither works (the
+    /// reasons are printed). A wrong file is an error.
+    fn obtain(&self, src: &Source) -> Result<Option<http::Downloaded>> {
+        let mut failures = Vec::new();
+        if !src.urls.is_empty() {
+            match http::download(self, &src.file, &src.urls, src.sha256.as_deref()) {
+                Ok(got) => return Ok(Some(got)),
+                Err(f) => failures.extend(f),
+            }
+        }
+        if let (Some(debian), true) = (&src.debian, self.apt) {
+            if apt::available() {
+                match apt::source(self, src, debian) {
+                    Ok(got) => return Ok(Some(got)),
+                    Err(e) => failures.push(format!("{e:#}")),
+                }
+            } else {
+                failures.push(format!("apt-get source {debian}: apt-get is not installed"));
+            }
+        }
+        let wrong: Vec<&String> = failures.iter().filter(|f| f.contains("sha256 mismatch")).collect();
+        if !wrong.is_empty() {
+            bail!("{}: every download was wrong:\n  {}", src.file, failures.join("\n  "));
+        }
+        eprintln!("{}: not found in the cache or a mirror, and:\n  {}", src.file, failures.join("\n  "));
+        Ok(None)
+    }
+
+    /// The OpenPGP check of `src` (a file already sha256-checked if the lock
+    /// pins one). `None` when the lock pins no sha256 and the signature is
+    /// not at hand: then nothing vouches for the file.
+    fn signature(&self, src: &Source, data: &Utf8Path, data_sha256: &str) -> Result<Option<SigStatus>> {
+        let Some(sig) = &src.signature else {
+            return Ok(Some(SigStatus::None));
+        };
+        let mut sig_file = locate::find_named(self, &sig.file, sig.sha256.as_deref())?;
+        // Go online for a signature only when it is required or the data
+        // itself came from the network: a fully cached fetch stays offline.
+        let online = self.mode == Mode::Fetch
+            && (src.sha256.is_none() || data.as_str().ends_with(".partial"));
+        if sig_file.is_none() && online && !sig.urls.is_empty() {
+            match http::download(self, &sig.file, &sig.urls, sig.sha256.as_deref()) {
+                Ok(got) => {
+                    let path = self.cache.join(&sig.file);
+                    fsutil::rename(&got.partial, &path)?;
+                    sig_file = Some(locate::Located { path, sha256: got.sha256, origin: got.origin });
+                }
+                Err(f) => eprintln!("{}: signature not available:\n  {}", sig.file, f.join("\n  ")),
+            }
+        }
+        let Some(sig_file) = sig_file else {
+            if src.sha256.is_none() {
+                eprintln!(
+                    "{}: the lock pins no sha256 and the signature {} is not at hand: cannot trust it",
+                    src.file, sig.file
+                );
+                return Ok(None);
+            }
+            return Ok(Some(SigStatus::NotAvailable));
+        };
+        let key = self.signature_key(src, data_sha256, &sig_file.sha256)?;
+        if self.mode == Mode::Fetch {
+            if let Some(fpr) = self.record.borrow().signature(&key) {
+                return Ok(Some(SigStatus::Ok(fpr.to_owned())));
+            }
+        }
+        let fpr = openpgp::verify(self.root, sig, data, &sig_file.path, src.sha256.is_some())
+            .with_context(|| format!("{}: signature check", src.file))?;
+        self.record.borrow_mut().remember_signature(&key, &fpr);
+        Ok(Some(SigStatus::Ok(fpr)))
+    }
+
+    /// What a signature check depends on, hashed: the record's key for it.
+    fn signature_key(&self, src: &Source, data: &str, sig_sha256: &str) -> Result<String> {
+        let sig = src.signature.as_ref().expect("a source with a signature");
+        let keyring = crate::stamp::sha256_file(&self.root.join(&sig.keyring))?;
+        let mut k = crate::stamp::KeyBuilder::default();
+        k.value("data", data)
+            .value("signature", sig_sha256)
+            .value("keyring", &keyring)
+            .value("signers", &sig.signers.join(","))
+            .value("covers", &format!("{:?}", sig.covers))
+            .value("sha256-pinned", &src.sha256.is_some().to_string());
+        Ok(k.finish())
     }
 
     /// The sha256 of `path`, from the record when the file is unchanged
