@@ -12,9 +12,8 @@ use crate::lock::Source;
 
 /// Whether `apt-get` is on PATH.
 pub fn available() -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join("apt-get").is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("apt-get").is_file()))
 }
 
 /// Fetch `src` with apt-get; the file (sha256-checked when pinned) is left
@@ -31,7 +30,10 @@ pub fn source(ctx: &Ctx, src: &Source, debian: &str) -> Result<Downloaded> {
 fn source_in(ctx: &Ctx, src: &Source, debian: &str, tmp: &Utf8Path) -> Result<Downloaded> {
     let sh = Shell::new()?;
     sh.change_dir(tmp);
-    eprintln!("{}: trying `apt-get source --download-only {debian}`", src.file);
+    eprintln!(
+        "{}: trying `apt-get source --download-only {debian}`",
+        src.file
+    );
     let out = cmd!(sh, "apt-get source --download-only {debian}")
         .ignore_status()
         .quiet()

@@ -62,7 +62,12 @@ enum Failure {
 
 /// Download `file` from the first of `urls` that delivers the right bytes.
 /// `Err` lists what went wrong with each URL.
-pub fn download(ctx: &Ctx, file: &str, urls: &[String], sha256: Option<&str>) -> Result<Downloaded, Vec<String>> {
+pub fn download(
+    ctx: &Ctx,
+    file: &str,
+    urls: &[String],
+    sha256: Option<&str>,
+) -> Result<Downloaded, Vec<String>> {
     let partial = fsutil::partial_path(&ctx.cache.join(file));
     let mut failures = Vec::new();
     let client = match client(&ctx.http) {
@@ -79,14 +84,18 @@ pub fn download(ctx: &Ctx, file: &str, urls: &[String], sha256: Option<&str>) ->
         while attempt <= ctx.http.attempts {
             let resumed = file_len(&partial) > 0;
             let outcome = get(&client, url, &partial).and_then(|()| {
-                let actual = crate::stamp::sha256_file(&partial).map_err(|e| Failure::Permanent(format!("{e:#}")))?;
+                let actual = crate::stamp::sha256_file(&partial)
+                    .map_err(|e| Failure::Permanent(format!("{e:#}")))?;
                 match sha256 {
                     Some(expected) if expected != actual => {
                         let _ = std::fs::remove_file(&partial);
-                        let e = mismatch_error(&partial, expected, &actual, &Origin::Url(url.clone()));
+                        let e =
+                            mismatch_error(&partial, expected, &actual, &Origin::Url(url.clone()));
                         if resumed && !fresh_retry_done {
                             fresh_retry_done = true;
-                            Err(Failure::Transient(format!("resumed download was wrong, starting over: {e:#}")))
+                            Err(Failure::Transient(format!(
+                                "resumed download was wrong, starting over: {e:#}"
+                            )))
                         } else {
                             Err(Failure::Permanent(format!("{e:#}")))
                         }
@@ -126,14 +135,12 @@ pub fn download(ctx: &Ctx, file: &str, urls: &[String], sha256: Option<&str>) ->
 }
 
 fn client(settings: &Settings) -> Result<reqwest::blocking::Client> {
-    // The blocking builder has only a total timeout (wrong for 150 MB); the
-    // async one it wraps has a per-read timeout for stalled transfers.
-    let builder = reqwest::Client::builder()
+    // In the blocking client `timeout` bounds each phase (the response
+    // headers, then every read), not the whole transfer: a stall detector.
+    reqwest::blocking::Client::builder()
         .user_agent(concat!("gen-kexec-xtask/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(settings.connect_timeout)
-        .read_timeout(settings.read_timeout);
-    reqwest::blocking::ClientBuilder::from(builder)
-        .timeout(None)
+        .timeout(settings.read_timeout)
         .build()
         .context("cannot set up the HTTP client")
 }
@@ -150,14 +157,21 @@ fn get(client: &reqwest::blocking::Client, url: &str, partial: &Utf8Path) -> Res
     if have > 0 {
         request = request.header(RANGE, format!("bytes={have}-"));
     }
-    let mut response = request.send().map_err(|e| Failure::Transient(error_chain(&e)))?;
+    let mut response = request
+        .send()
+        .map_err(|e| Failure::Transient(error_chain(&e)))?;
     let status = response.status();
     let offset = match status {
-        StatusCode::PARTIAL_CONTENT if have > 0 && content_range_start(&response) == Some(have) => have,
+        StatusCode::PARTIAL_CONTENT if have > 0 && content_range_start(&response) == Some(have) => {
+            have
+        }
         StatusCode::OK => 0,
         // Already complete (or stale): let the sha256 decide.
         StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => return Ok(()),
-        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
+        s if s.is_server_error()
+            || s == StatusCode::TOO_MANY_REQUESTS
+            || s == StatusCode::REQUEST_TIMEOUT =>
+        {
             return Err(Failure::Transient(format!("HTTP {s}")))
         }
         s => return Err(Failure::Permanent(format!("HTTP {s}"))),
@@ -178,7 +192,9 @@ fn get(client: &reqwest::blocking::Client, url: &str, partial: &Utf8Path) -> Res
             Ok(n) => n,
             Err(e) => {
                 bar.abandon();
-                return Err(Failure::Transient(format!("transfer cut after {got} bytes: {e}")));
+                return Err(Failure::Transient(format!(
+                    "transfer cut after {got} bytes: {e}"
+                )));
             }
         };
         out.write_all(&buf[..n]).map_err(io)?;
@@ -208,12 +224,21 @@ fn progress_bar(url: &str, len: Option<u64>, pos: u64) -> ProgressBar {
         None => ProgressBar::no_length(),
     };
     if bar.is_hidden() {
-        eprintln!("downloading {url}{}", if pos > 0 { format!(" (resuming at byte {pos})") } else { String::new() });
+        eprintln!(
+            "downloading {url}{}",
+            if pos > 0 {
+                format!(" (resuming at byte {pos})")
+            } else {
+                String::new()
+            }
+        );
     }
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(url.rsplit('/').next().unwrap_or(url).to_owned());
     bar.set_position(pos);

@@ -62,7 +62,10 @@ pub fn verify(
         .with_context(|| format!("{sig_file}: not an OpenPGP signature"))?
         .with_policy(&policy, None, helper)
         .map_err(fail)?;
-    let input = BufReader::with_capacity(1 << 20, File::open(data).with_context(|| format!("cannot open {data}"))?);
+    let input = BufReader::with_capacity(
+        1 << 20,
+        File::open(data).with_context(|| format!("cannot open {data}"))?,
+    );
     let result = match sig.covers {
         Covers::File => verifier.verify_reader(input),
         Covers::UncompressedTar => {
@@ -74,7 +77,10 @@ pub fn verify(
         }
     };
     result.map_err(fail)?;
-    let signer = verifier.into_helper().signer.expect("check() accepted a pinned signer");
+    let signer = verifier
+        .into_helper()
+        .signer
+        .expect("check() accepted a pinned signer");
     Ok(signer.to_hex())
 }
 
@@ -139,7 +145,10 @@ impl VerificationHelper for Helper {
         if problems.is_empty() {
             problems.push("the file holds no signature".to_owned());
         }
-        Err(anyhow!("no valid signature by a pinned signer: {}", problems.join("; ")))
+        Err(anyhow!(
+            "no valid signature by a pinned signer: {}",
+            problems.join("; ")
+        ))
     }
 }
 
@@ -150,10 +159,16 @@ fn describe(e: &openpgp::parse::stream::VerificationError) -> String {
             let issuers: Vec<String> = sig.get_issuers().iter().map(|h| h.to_hex()).collect();
             format!(
                 "made by {}, which is not a pinned signer",
-                if issuers.is_empty() { "an unknown key".to_owned() } else { issuers.join(", ") }
+                if issuers.is_empty() {
+                    "an unknown key".to_owned()
+                } else {
+                    issuers.join(", ")
+                }
             )
         }
-        V::BadSignature { error, .. } => format!("bad signature (the data does not match): {error}"),
+        V::BadSignature { error, .. } => {
+            format!("bad signature (the data does not match): {error}")
+        }
         other => other.to_string(),
     }
 }

@@ -1,1 +1,0 @@
-//! Fetch tests: cache and mirror lookups (more below as the pieces land).
