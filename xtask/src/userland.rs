@@ -5,6 +5,8 @@
 //! (the bootloader image) include [`steps`] and depend on
 //! [`components`], then read the files at [`binaries`].
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 use camino::Utf8PathBuf;
 
@@ -25,6 +27,17 @@ pub struct Args {
 pub struct Binaries {
     pub busybox: Utf8PathBuf,
     pub kexec: Utf8PathBuf,
+}
+
+impl Binaries {
+    /// Program name -> file, as `initramfs-skel/layout.toml`'s `[binaries]`
+    /// names them.
+    pub fn by_name(&self) -> BTreeMap<String, Utf8PathBuf> {
+        BTreeMap::from([
+            ("busybox".to_owned(), self.busybox.clone()),
+            ("kexec".to_owned(), self.kexec.clone()),
+        ])
+    }
 }
 
 pub fn binaries(ws: &Ws, target: Target) -> Binaries {

@@ -163,10 +163,13 @@ pub fn steps(ws: &Ws, target: Target) -> Result<Vec<Step>> {
             busybox_config::verify(&config, &text, &entries)
         }
     };
+    let recipe_settings: Vec<String> = recipe_entries(ws).iter().map(Entry::config_line).collect();
+    let recipe_settings = recipe_settings.join(" ");
     let configure = Step::new(&component, Stage::Configure)
         .dep(SOURCE)
         .dep(&target.component(linux_headers::NAME))
         .input(Input::File(fragment.clone()))
+        .value("recipe-settings", recipe_settings)
         .input(Input::Tool(target.tool("gcc")))
         .native(format!("empty {obj}"), {
             let obj = obj.clone();
@@ -283,6 +286,38 @@ mod tests {
         assert!(
             need.values().any(|who| who == SOURCEME),
             "the sourceme header is read"
+        );
+    }
+
+    #[test]
+    fn built_binary_missing_a_required_applet_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let ws = testutil::ws();
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Utf8PathBuf::from_path_buf(dir.path().join("busybox")).unwrap();
+        let mut all: Vec<String> = required_applets(&ws.root).unwrap().into_keys().collect();
+        let write = |applets: &[String]| {
+            let script = format!(
+                "#!/bin/sh\nprintf '%s\\n' {}\n",
+                applets
+                    .iter()
+                    .map(|a| format!("'{a}'"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            std::fs::write(&fake, script).unwrap();
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        write(&all);
+        check_applets(&ws.root, Target::X86_64, &fake).unwrap();
+        all.retain(|a| a != "findfs");
+        write(&all);
+        let err = check_applets(&ws.root, Target::X86_64, &fake)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lacks applets: findfs (for initramfs-skel/init: CONFIG_FINDFS)"),
+            "{err}"
         );
     }
 
