@@ -253,3 +253,20 @@ fn an_iso_naming_a_missing_kernel_says_which_config_named_it() {
         "{e}"
     );
 }
+
+#[test]
+fn the_gentoo_profile_takes_its_base_from_the_minimal_iso() {
+    let root = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let p = crate::kconfig::profile::load(root, "gentoo").unwrap();
+    let iso = root.join("downloads/install-amd64-minimal.iso");
+    assert_eq!(p.base, crate::kconfig::profile::Base::Iso(iso));
+    let tiny = crate::kconfig::profile::load(root, "tiny").unwrap();
+    assert_eq!(p.fragments[..tiny.fragments.len()], tiny.fragments[..]);
+    assert_eq!(
+        p.fragments.last().unwrap().file_name(),
+        Some("ikconfig.config")
+    );
+    for f in &p.fragments {
+        assert!(f.is_file(), "{f} is missing");
+    }
+}

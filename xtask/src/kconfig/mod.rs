@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deps;
+pub mod diff;
 pub mod profile;
 
 use std::collections::BTreeMap;
@@ -87,11 +88,21 @@ pub fn configure_step(
                 },
             )
         }
-        Base::Kernel(_) | Base::Iso(_) => bail!(
-            "profile `{}`: base `{}` is not supported yet; use tinyconfig, defconfig or file:PATH",
-            profile.name,
-            profile.base
-        ),
+        Base::Kernel(p) | Base::Iso(p) => {
+            let (base, obj) = (profile.base.clone(), obj.to_owned());
+            step.input(Input::File(p.clone())).native(
+                format!("extract the config embedded in {base} to {obj}/.config"),
+                move |_| {
+                    let x = match &base {
+                        Base::Iso(iso) => crate::ikconfig::from_iso(iso),
+                        Base::Kernel(kernel) => crate::ikconfig::from_kernel_file(kernel),
+                        _ => unreachable!("only kernel: and iso: bases are extracted"),
+                    }
+                    .with_context(|| format!("kernel config base `{base}`"))?;
+                    fsutil::write_atomic(&obj.join(".config"), &x.config)
+                },
+            )
+        }
     };
     let frags = profile.fragments.clone();
     let obj_m = obj.to_owned();
@@ -113,6 +124,8 @@ fn merge_into(obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Result<()> {
     let path = obj.join(".config");
     let base = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read base config {path}"))?;
+    // Kept for `cargo xtask kconfig --diff`.
+    fsutil::write_atomic(&obj.join(diff::BASE_FILE), base.as_bytes())?;
     let merged = config::apply(&base, &wishes(fragments)?);
     fsutil::write_atomic(&path, merged.as_bytes())
 }

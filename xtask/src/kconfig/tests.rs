@@ -159,18 +159,26 @@ fn configure_plan_runs_base_merge_olddefconfig_verify() {
 }
 
 #[test]
-fn planned_bases_are_refused_clearly() {
-    let profile = profile::Profile {
-        name: "gentoo".into(),
-        base: Base::Iso("/x/install.iso".into()),
-        fragments: vec![],
-    };
-    let err = configure_step("linux", &profile, "/s".into(), "/o".into())
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        err.contains("iso:/x/install.iso") && err.contains("not supported yet"),
-        "{err}"
-    );
+fn kernel_and_iso_bases_extract_the_embedded_config() {
+    for (base, spec) in [
+        (Base::Iso("/x/install.iso".into()), "iso:/x/install.iso"),
+        (Base::Kernel("/boot/vmlinuz".into()), "kernel:/boot/vmlinuz"),
+    ] {
+        let profile = profile::Profile {
+            name: "gentoo".into(),
+            base,
+            fragments: vec![],
+        };
+        let step = configure_step("linux", &profile, "/s".into(), "/o".into()).unwrap();
+        let text = crate::plan::describe(&[step]);
+        let path = spec.split_once(':').unwrap().1;
+        for e in [
+            format!("input  base={spec}"),
+            format!("input  file {path}"),
+            format!("[xtask] extract the config embedded in {spec} to /o/.config"),
+            "[xtask] merge the fragments into .config".to_owned(),
+        ] {
+            assert!(text.contains(&e), "`{e}` missing in:\n{text}");
+        }
+    }
 }
