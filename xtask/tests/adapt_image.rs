@@ -283,3 +283,46 @@ fn disable_el_torito_leaves_only_the_mbr() {
         "{inspect}"
     );
 }
+
+#[path = "sourceme_harness/mod.rs"]
+mod sourceme_harness;
+
+/// `--append` ends up in gen-kexec.conf exactly as kexec.sourceme's own
+/// parser (under busybox ash, as in the initramfs) reads it back, also
+/// when the arguments hold double quotes.
+#[test]
+fn append_is_read_back_by_kexec_sourceme() {
+    let dir = workdir();
+    let (iso, tarball) = (hybrid_iso(dir.path()), good_tarball(dir.path()));
+    for (i, args) in [
+        "console=ttyS0,115200n8 quiet",
+        "acpi_osi=\"Windows 2015\" nomodeset",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = dir.path().join(format!("append{i}.img"));
+        ok(
+            &adapt(&iso, &out, &tarball, &["--append", args]),
+            "adapt-image --append",
+        );
+        let start = sfdisk_partitions(&out)[1].0;
+        let at = format!("{}@@{}", out.display(), start * 512);
+        let conf = dir.path().join("gen-kexec.conf");
+        let text = ok(
+            &run_tool("mtype", "mtools", &["-i", &at, "::/gen-kexec.conf"]),
+            "mtype",
+        );
+        std::fs::write(&conf, text).unwrap();
+        let res = sourceme_harness::run(
+            r#"gk_read_conf "$GK_CONF"; printf '%s' "$GK_CONF_APPEND""#,
+            &[("GK_CONF", &conf)],
+        );
+        assert!(
+            res.ok && res.stderr.is_empty(),
+            "kexec.sourceme: {}",
+            res.stderr
+        );
+        assert_eq!(res.stdout, *args);
+    }
+}

@@ -73,9 +73,9 @@ like modern hybrid ISOs, and keeps the BIOS entry untouched. That entry counts 5
 bits, so this ESP is at most 32 MiB - 512 bytes (default 16 MiB, FAT16; the payload is a few MB).
 
 --disable-el-torito is the blunt alternative: it renames the El Torito boot record so firmware ignores
-the catalog and falls back to the MBR, which allows a larger ESP. Trade-off: the image then no longer
-boots as a CD/DVD in BIOS mode (no El Torito); BIOS boot from a USB stick or hard disk still works
-through the isohybrid MBR.";
+the catalog and falls back to the MBR, which allows a larger ESP (default 100 MiB). Trade-off: the
+image then no longer boots as a CD/DVD at all (neither BIOS nor UEFI: both need El Torito there);
+from a USB stick or hard disk it still boots in BIOS mode (isohybrid MBR) and in UEFI mode (MBR ESP).";
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let t0 = Instant::now();
@@ -119,26 +119,35 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let start = align_up(image.end_sector() * SECTOR, ALIGN);
     let total = start + esp + SLACK;
     let (first, count) = (start / SECTOR, esp / SECTOR);
+    let slot = free_slot(&image.table, &args.input, first + count)?;
+    if let Some(et) = image.el_torito.as_ref().filter(|_| el_torito_entry) {
+        if et
+            .catalog
+            .entries
+            .iter()
+            .any(|e| e.platform == eltorito::PLATFORM_EFI)
+        {
+            eprintln!(
+                "adapt-image: note: {} already has a UEFI El Torito entry (it may boot on UEFI by itself); \
+                 gen-kexec's entry is added after it",
+                args.input
+            );
+        }
+    }
 
     let out = Output::create(&args.output)?;
+    let (mut copy_time, mut flush_time) = (0.0, 0.0);
     let result = (|| -> Result<copy::Method> {
+        let t = Instant::now();
         let method = copy::copy(&input, &out.file)
             .with_context(|| format!("cannot copy {} to {}", args.input, out.partial))?;
+        copy_time = t.elapsed().as_secs_f64();
         out.file
             .set_len(total)
             .with_context(|| format!("cannot grow {} to {total} bytes", out.partial))?;
         let (f, p) = (&out.file, out.partial.as_path());
         match &image.table {
-            Table::Mbr(m) => {
-                let slot = m
-                    .first_free_slot()
-                    .with_context(|| no_free_slot(&args.input, m))?;
-                if first + count > mbr::max_sectors() {
-                    bail!(
-                        "{}: the new partition would end beyond what an MBR can address (2 TiB)",
-                        args.input
-                    );
-                }
+            Table::Mbr(_) => {
                 let mut s0 = image.sector0.clone();
                 let entry = mbr::Entry {
                     status: 0,
@@ -151,14 +160,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
             }
             Table::Gpt(pmbr, g) => {
                 let mut g = g.clone();
-                let index = g.first_free_entry().with_context(|| {
-                    format!(
-                        "{}: the GPT has no room for a new entry (all {} entries are used)",
-                        args.input, g.entry_count
-                    )
-                })?;
                 g.set_esp(
-                    index,
+                    slot,
                     unique_guid(&g.disk_guid, first, count),
                     first,
                     first + count - 1,
@@ -197,8 +200,11 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
             );
         }
         fat::make(f, p, start, esp, fat_type, epoch, &files)?;
+        let t = Instant::now();
+        // Flush before the rename, so a crash never leaves a short OUTPUT.
         f.sync_all()
             .with_context(|| format!("cannot write {}", out.partial))?;
+        flush_time = t.elapsed().as_secs_f64();
         verify::output(
             &out.partial,
             start,
@@ -211,13 +217,15 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     })();
     let method = result.map_err(|e| explain_no_space(e, &args.output, total))?;
     out.commit(&args.output)?;
+    let secs = t0.elapsed().as_secs_f64();
     println!(
-        "adapt-image: wrote {} ({} MiB): ESP {} MiB at sector {first}{}; copied by {method}; {:.2} s",
+        "adapt-image: wrote {} ({} MiB): ESP {} MiB at sector {first}{}; copied by {method} in {copy_time:.2} s \
+         (+ {flush_time:.2} s flushing to disk), the rest took {:.2} s",
         args.output,
         total / MIB,
         esp / MIB,
         if el_torito_entry { ", with an El Torito UEFI entry" } else { "" },
-        t0.elapsed().as_secs_f64()
+        secs - copy_time - flush_time
     );
     Ok(())
 }
@@ -278,6 +286,26 @@ impl Drop for Output {
         if !self.done {
             let _ = std::fs::remove_file(&self.partial);
         }
+    }
+}
+
+/// The MBR slot or GPT entry the ESP goes in, checked before writing.
+fn free_slot(table: &Table, input: &Utf8Path, end: u64) -> Result<usize> {
+    match table {
+        Table::Mbr(m) => {
+            if end > mbr::max_sectors() {
+                bail!(
+                    "{input}: the new partition would end beyond what an MBR can address (2 TiB)"
+                );
+            }
+            m.first_free_slot().with_context(|| no_free_slot(input, m))
+        }
+        Table::Gpt(_, g) => g.first_free_entry().with_context(|| {
+            format!(
+                "{input}: the GPT has no room for a new entry (all {} entries are used)",
+                g.entry_count
+            )
+        }),
     }
 }
 

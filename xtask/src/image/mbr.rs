@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 
-use super::{le32, SECTOR};
+use super::le32;
 
 const TABLE: usize = 446;
 const ENTRY: usize = 16;
@@ -140,12 +140,6 @@ fn chs(lba: u64) -> [u8; 3] {
 /// The largest sector count an MBR entry can describe.
 pub fn max_sectors() -> u64 {
     u64::from(u32::MAX)
-}
-
-/// Bytes an MBR can address (2 TiB with 512-byte sectors).
-#[allow(dead_code)]
-pub fn max_bytes() -> u64 {
-    max_sectors() * SECTOR
 }
 
 pub fn type_name(kind: u8) -> &'static str {
