@@ -11,7 +11,11 @@
 //!   `menu default`, relative and absolute paths), made bootable for BIOS
 //!   without root: `syslinux --install` works on the FAT image file through
 //!   mtools, gptmbr.bin goes into the protective MBR, and partition 1 gets
-//!   the LegacyBIOSBootable attribute.
+//!   the LegacyBIOSBootable attribute;
+//! - `ext4`: a GPT disk whose ext4 partition 1 (`mkfs.ext4 -d`, no mount)
+//!   holds an Arch-like `boot/extlinux/extlinux.conf` (`LINUX`, `INITRD`
+//!   directive, `UI menu.c32`). UEFI only: installing extlinux's boot
+//!   sector needs the filesystem mounted, so root; gen-kexec does not care.
 //!
 //! Each fixture is one plan step behind a stamp: a no-op run only hashes
 //! the inputs.
@@ -36,6 +40,7 @@ pub const BUSYBOX: &str = "/bin/busybox";
 pub enum Layout {
     IsolinuxIso,
     GptSyslinuxFat,
+    GptExtlinuxExt4,
 }
 
 /// A legacy image to build, and what booting it must show.
@@ -65,12 +70,27 @@ pub const FIXTURES: &[Fixture] = &[
         broken: false,
     },
     Fixture {
+        name: "ext4",
+        layout: Layout::GptExtlinuxExt4,
+        label: "arch",
+        broken: false,
+    },
+    Fixture {
         name: "iso-missing-kernel",
         layout: Layout::IsolinuxIso,
         label: "gentoo",
         broken: true,
     },
 ];
+
+impl Layout {
+    /// Can SeaBIOS boot it? (extlinux's boot sector needs a mounted
+    /// filesystem to install, so root; the ext4 fixture is UEFI only.)
+    #[cfg(test)]
+    pub fn bios_bootable(self) -> bool {
+        self != Layout::GptExtlinuxExt4
+    }
+}
 
 impl Fixture {
     pub fn path(&self, ws: &Ws) -> Utf8PathBuf {
@@ -161,7 +181,8 @@ fn step(ws: &Ws, kernel: &DistroKernel, f: Fixture, epoch: u64) -> Step {
     for (path, text) in &cfgs {
         s = s.value(path, text.clone());
     }
-    let tree = dir(ws).join(f.name).join("tree");
+    let work_dir = dir(ws).join(f.name);
+    let tree = work_dir.join("tree");
     match f.layout {
         Layout::IsolinuxIso => {
             s = s
@@ -192,7 +213,7 @@ fn step(ws: &Ws, kernel: &DistroKernel, f: Fixture, epoch: u64) -> Step {
                 ]));
         }
         Layout::GptSyslinuxFat => {
-            let fat = dir(ws).join(f.name).join("fat.img");
+            let fat = work_dir.join("fat.img");
             s = s
                 .input(Input::File(GPTMBR.into()))
                 .input(Input::Tool("syslinux".into()))
@@ -205,7 +226,7 @@ fn step(ws: &Ws, kernel: &DistroKernel, f: Fixture, epoch: u64) -> Step {
                     "-n",
                     "LEGACY",
                     fat.as_str(),
-                    &(FAT_SECTORS / 2).to_string(),
+                    &(FS_SECTORS / 2).to_string(),
                 ]))
                 .run(
                     Command::new("mcopy", &tree)
@@ -220,8 +241,32 @@ fn step(ws: &Ws, kernel: &DistroKernel, f: Fixture, epoch: u64) -> Step {
                 ]));
             let part = partial.clone();
             s = s.native(
-                format!("GPT disk {part}: FAT at sector {FAT_START}, gptmbr.bin"),
-                move |ws| gpt_disk(ws, &fat, &part),
+                format!("GPT disk {part}: FAT at sector {FS_START}, gptmbr.bin"),
+                move |ws| gpt_disk(ws, &fat, &part, BASIC_DATA, true),
+            );
+        }
+        Layout::GptExtlinuxExt4 => {
+            let ext4 = work_dir.join("ext4.img");
+            s = s.input(Input::Tool("mkfs.ext4".into())).run(
+                Command::new("mkfs.ext4", &tree).args([
+                    "-q",
+                    "-F",
+                    "-d",
+                    ".",
+                    "-L",
+                    "legacy-root",
+                    "-U",
+                    "0e2e0003-0000-4000-8000-000000000003",
+                    "-E",
+                    "root_owner=0:0",
+                    ext4.as_str(),
+                    &format!("{}k", FS_SECTORS / 2),
+                ]),
+            );
+            let part = partial.clone();
+            s = s.native(
+                format!("GPT disk {part}: ext4 at sector {FS_START}"),
+                move |ws| gpt_disk(ws, &ext4, &part, LINUX_FS, false),
             );
         }
     }
@@ -267,6 +312,18 @@ pub fn configs(f: Fixture) -> Vec<(String, String)> {
             ),
             ("syslinux/stdmenu.cfg".into(), "menu color title 1;36;44 #ff8bc2ff #00000000 std\n".into()),
         ],
+        Layout::GptExtlinuxExt4 => vec![(
+            "boot/extlinux/extlinux.conf".into(),
+            "# Like Arch Linux's syslinux-install_update layout.\n\
+             UI menu.c32\nPROMPT 0\nTIMEOUT 50\nDEFAULT arch\n\n\
+             LABEL arch\n    MENU LABEL Arch Linux\n    LINUX ../vmlinuz-linux\n\
+             \x20   APPEND root=/dev/disk/by-label/legacy-root rw console=ttyS0,115200 e2e.label=arch\n\
+             \x20   INITRD ../initramfs-linux.img\n\n\
+             LABEL archfallback\n    MENU LABEL Arch Linux Fallback\n    LINUX ../vmlinuz-linux\n\
+             \x20   APPEND root=/dev/disk/by-label/legacy-root rw e2e.label=fallback\n\
+             \x20   INITRD ../initramfs-linux-fallback.img\n"
+                .into(),
+        )],
     }
 }
 
@@ -281,6 +338,7 @@ fn stage(
     let (kdir, kname, iname) = match f.layout {
         Layout::IsolinuxIso => ("isolinux", "gentoo", "gentoo.igz"),
         Layout::GptSyslinuxFat => ("boot", "vmlinuz", "initrd.gz"),
+        Layout::GptExtlinuxExt4 => ("boot", "vmlinuz-linux", "initramfs-linux.img"),
     };
     let kdir = tree.join(kdir);
     std::fs::create_dir_all(&kdir).with_context(|| format!("cannot create {kdir}"))?;
@@ -298,6 +356,7 @@ fn stage(
             "syslinux/libcom32.c32",
             "syslinux/libutil.c32",
         ],
+        Layout::GptExtlinuxExt4 => &["boot/extlinux/menu.c32", "boot/extlinux/libutil.c32"],
     };
     for m in modules {
         let name = Utf8Path::new(m)
@@ -314,28 +373,33 @@ fn stage(
     Ok(())
 }
 
-/// The FAT partition: 24 MiB from sector 2048 (1 MiB aligned).
-const FAT_START: u64 = 2048;
-const FAT_SECTORS: u64 = 24 * 2048;
+/// Partition 1 of the GPT fixtures: 24 MiB from sector 2048 (1 MiB aligned).
+const FS_START: u64 = 2048;
+const FS_SECTORS: u64 = 24 * 2048;
+const BASIC_DATA: &str = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7";
+const LINUX_FS: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
 
-/// A GPT disk around `fat`: partition 1 = the FAT image, BIOS-bootable.
-fn gpt_disk(ws: &Ws, fat: &Utf8Path, out: &Utf8Path) -> Result<()> {
+/// A GPT disk around the filesystem image `fs`: partition 1 of type
+/// `type_guid`; `bios` makes it bootable by SeaBIOS (gptmbr.bin in the
+/// protective MBR, LegacyBIOSBootable attribute).
+fn gpt_disk(ws: &Ws, fs: &Utf8Path, out: &Utf8Path, type_guid: &str, bios: bool) -> Result<()> {
     use std::io::{Seek, SeekFrom, Write};
-    let fat_bytes = std::fs::read(fat).with_context(|| format!("cannot read {fat}"))?;
-    if fat_bytes.len() as u64 != FAT_SECTORS * 512 {
+    let fs_bytes = std::fs::read(fs).with_context(|| format!("cannot read {fs}"))?;
+    if fs_bytes.len() as u64 != FS_SECTORS * 512 {
         bail!(
-            "{fat}: expected {} bytes from mkfs.vfat, got {}",
-            FAT_SECTORS * 512,
-            fat_bytes.len()
+            "{fs}: expected {} bytes, got {}",
+            FS_SECTORS * 512,
+            fs_bytes.len()
         );
     }
-    let total = FAT_START + FAT_SECTORS + 2048;
+    let total = FS_START + FS_SECTORS + 2048;
     let mut disk = std::fs::File::create(out).with_context(|| format!("cannot create {out}"))?;
     disk.set_len(total * 512)?;
     let script = format!(
         "label: gpt\nlabel-id: 0E2E0000-0000-4000-8000-000000000002\nunit: sectors\nfirst-lba: 2048\n\
-         start={FAT_START}, size={FAT_SECTORS}, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, \
-         uuid=0E2E0001-0000-4000-8000-000000000002, name=\"legacy\", attrs=\"LegacyBIOSBootable\"\n"
+         start={FS_START}, size={FS_SECTORS}, type={type_guid}, \
+         uuid=0E2E0001-0000-4000-8000-000000000002, name=\"legacy\"{}\n",
+        if bios { ", attrs=\"LegacyBIOSBootable\"" } else { "" }
     );
     let sh = &ws.sh;
     cmd!(sh, "sfdisk --quiet --no-reread --no-tell-kernel {out}")
@@ -344,8 +408,12 @@ fn gpt_disk(ws: &Ws, fat: &Utf8Path, out: &Utf8Path) -> Result<()> {
         .ignore_stdout()
         .run()
         .with_context(|| format!("sfdisk could not write a GPT on {out}"))?;
-    disk.seek(SeekFrom::Start(FAT_START * 512))?;
-    disk.write_all(&fat_bytes)?;
+    disk.seek(SeekFrom::Start(FS_START * 512))?;
+    disk.write_all(&fs_bytes)?;
+    if !bios {
+        disk.sync_all()?;
+        return Ok(());
+    }
     let mbr = std::fs::read(GPTMBR).with_context(|| format!("cannot read {GPTMBR}"))?;
     if mbr.len() < 440 {
         bail!(

@@ -98,6 +98,7 @@ pub const CASES: &[Case] = &[
     case("gpt-uefi-ahci", "gpt", Firmware::Uefi, Attach::Ahci),
     case("gpt-uefi-virtio", "gpt", Firmware::Uefi, Attach::VirtioBlk),
     case("gpt-bios-ahci", "gpt", Firmware::Bios, Attach::Ahci),
+    case("ext4-uefi-nvme", "ext4", Firmware::Uefi, Attach::Nvme),
     Case {
         name: "iso-uefi-missing-kernel",
         fixture: "iso-missing-kernel",
@@ -268,14 +269,28 @@ mod tests {
                     .filter(move |c| c.fixture == f.name && c.firmware == fw)
             };
             assert!(
-                of(Firmware::Bios).count() >= 1,
-                "{} has no SeaBIOS case",
+                of(Firmware::Uefi).count() >= 1,
+                "{} has no UEFI case",
                 f.name
             );
-            assert!(
-                of(Firmware::Uefi).count() >= 3,
-                "{} has too few UEFI cases",
+            // Legacy boot proves adapt-image kept the image bootable,
+            // wherever the fixture can be BIOS-booted at all.
+            assert_eq!(
+                of(Firmware::Bios).count() >= 1,
+                f.layout.bios_bootable(),
+                "{}",
                 f.name
+            );
+        }
+        for name in ["iso", "gpt"] {
+            let attaches: Vec<Attach> = CASES
+                .iter()
+                .filter(|c| c.fixture == name && c.firmware == Firmware::Uefi)
+                .map(|c| c.attach)
+                .collect();
+            assert!(
+                attaches.len() >= 3,
+                "{name}: USB, AHCI and NVMe or virtio under UEFI"
             );
         }
         for attach in [

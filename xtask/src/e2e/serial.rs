@@ -330,6 +330,7 @@ pub fn format_timed(lines: &[Line]) -> String {
 }
 
 /// The inverse of [`format_timed`]; the error names the first bad line.
+#[cfg(test)]
 pub fn parse_timed(text: &str) -> Result<Vec<Line>, String> {
     text.lines()
         .enumerate()
