@@ -61,6 +61,9 @@ pub fn run_cases(
             std::fs::copy(&o.vars, vars)
                 .with_context(|| format!("cannot copy {} to {vars}", o.vars))?;
         }
+        // To rerun the case by hand (with `-serial stdio` on a terminal).
+        let cmdline = format!("{} {}\n", qemu::QEMU, args.join(" "));
+        fsutil::write_atomic(&dir.join("qemu.cmdline"), cmdline.as_bytes())?;
         println!(
             "e2e [{}/{}] {}: booting ({:?}, {})",
             i + 1,
