@@ -127,6 +127,15 @@ fn bad_inputs_are_refused_with_a_clear_message() {
         &["--esp-size", "1000"],
         "must be a multiple of 512 bytes",
     );
+    let adapted = d.join("adapted.iso");
+    ok(&adapt(&iso, &adapted, &tarball, &[]), "adapt-image");
+    refused(
+        &adapted,
+        &tarball,
+        &[],
+        "already has a gen-kexec partition (partition 2); adapt the original image instead",
+    );
+    std::fs::remove_file(&adapted).unwrap();
     let tiny = tarball_with(d, "huge.tar.xz", 6_000_000);
     refused(
         &iso,

@@ -93,6 +93,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let input = File::open(&args.input)
         .with_context(|| format!("cannot open the input image {}", args.input))?;
     let image = probe(&input, &args.input)?;
+    refuse_adapted(&input, &args.input, &image)?;
 
     // Where the ESP goes and how big it is.
     let el_torito_entry = image.el_torito.is_some()
@@ -287,6 +288,25 @@ impl Drop for Output {
             let _ = std::fs::remove_file(&self.partial);
         }
     }
+}
+
+/// Adapting twice would add a second gen-kexec partition: refuse.
+fn refuse_adapted(file: &File, input: &Utf8Path, image: &super::table::Image) -> Result<()> {
+    for p in image.partitions() {
+        let (start, len) = (p.start * SECTOR, p.sectors * SECTOR);
+        if p.start == 0 || start + len > image.len {
+            continue;
+        }
+        if let Ok(s) = fat::summarize(file, start, len) {
+            if s.label.trim_end() == fat::LABEL {
+                bail!(
+                    "{input} already has a gen-kexec partition (partition {}); adapt the original image instead",
+                    p.number
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The MBR slot or GPT entry the ESP goes in, checked before writing.

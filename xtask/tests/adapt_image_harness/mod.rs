@@ -201,12 +201,14 @@ pub fn gpt_disk(dir: &Path) -> PathBuf {
 /// put while the tests run (cargo unlinks, then links or copies).
 ///
 /// Several worktrees share one CARGO_TARGET_DIR here, so `debug/xtask` may
-/// already be another branch's build without adapt-image. Then the newest
-/// build in `debug/deps` that has it is used (the one cargo just made).
+/// be another worktree's build. Cargo's per-package copies in `debug/deps`
+/// are told apart by the CARGO_MANIFEST_DIR recorded in their `.d` file:
+/// the newest one of this worktree that has adapt-image is used, else
+/// `debug/xtask`.
 pub fn xtask_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let ours = |p: &Path| {
+        let has_adapt_image = |p: &Path| {
             Command::new(p)
                 .args(["adapt-image", "--help"])
                 .output()
@@ -216,34 +218,33 @@ pub fn xtask_bin() -> &'static Path {
                 })
         };
         let official = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
-        let chosen = if ours(&official) {
-            official.clone()
-        } else {
-            let deps = official.parent().unwrap().join("deps");
-            let mut builds: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    name.starts_with("xtask-") && !name.contains('.')
-                })
-                .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-                .collect();
-            builds.sort();
-            builds
-                .into_iter()
-                .rev()
-                .map(|(_, p)| p)
-                .find(|p| ours(p))
-                .unwrap_or_else(|| {
-                    panic!(
-                        "{} has no adapt-image command and no build in {} has",
-                        official.display(),
-                        deps.display()
-                    )
-                })
-        };
+        let deps = official.parent().unwrap().join("deps");
+        let marker = concat!(
+            "# env-dep:CARGO_MANIFEST_DIR=",
+            env!("CARGO_MANIFEST_DIR"),
+            "\n"
+        );
+        let mut builds: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with("xtask-")
+                    && !name.contains('.')
+                    && std::fs::read_to_string(p.with_extension("d"))
+                        .is_ok_and(|d| d.contains(marker))
+            })
+            .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+            .collect();
+        builds.sort();
+        let chosen = builds
+            .into_iter()
+            .rev()
+            .map(|(_, p)| p)
+            .find(|p| has_adapt_image(p))
+            .or_else(|| has_adapt_image(&official).then(|| official.clone()))
+            .unwrap_or_else(|| panic!("{} has no adapt-image command", official.display()));
         let bin = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(concat!("xtask-for-", env!("CARGO_CRATE_NAME")));
         let _ = std::fs::remove_file(&bin);
