@@ -104,10 +104,11 @@ fn syslinux(cfg: &str, text: &str, read: &mut ReadFile) -> Result<Option<Choice>
         if let Some(l) = find(d) {
             return Ok(pick(l, "default label".into()));
         }
-        if !d.to_ascii_lowercase().ends_with(".c32") {
+        let file = d.split_whitespace().next().unwrap_or_default();
+        if !file.is_empty() && !file.to_ascii_lowercase().ends_with(".c32") {
             // Syslinux boots a `default` that is no label as a kernel file.
             return Ok(Some(Choice {
-                kernel: resolve(cfg, d),
+                kernel: resolve(cfg, file),
                 reason: format!("{cfg}: default"),
             }));
         }
@@ -284,7 +285,7 @@ mod tests {
             "{}",
             c.reason
         );
-        let c = choose_in(&[("syslinux.cfg", "default vmlinuz\n")]).unwrap();
+        let c = choose_in(&[("syslinux.cfg", "default vmlinuz initrd=initrd.img\n")]).unwrap();
         assert_eq!(c.kernel, "vmlinuz");
     }
 
