@@ -33,6 +33,36 @@ pub const SECTOR: u64 = 512;
 pub const ALIGN: u64 = 1 << 20;
 pub const MIB: u64 = 1 << 20;
 
+/// This module's sources, sorted by name: `inspect --source-id` prints
+/// their hash, so the tests can tell their own build of the xtask from
+/// another worktree's in a shared target directory.
+const SOURCES: &[(&str, &str)] = &[
+    ("adapt.rs", include_str!("adapt.rs")),
+    ("copy.rs", include_str!("copy.rs")),
+    ("eltorito.rs", include_str!("eltorito.rs")),
+    ("fat.rs", include_str!("fat.rs")),
+    ("fatfix.rs", include_str!("fatfix.rs")),
+    ("gpt.rs", include_str!("gpt.rs")),
+    ("inspect.rs", include_str!("inspect.rs")),
+    ("iso9660.rs", include_str!("iso9660.rs")),
+    ("mbr.rs", include_str!("mbr.rs")),
+    ("mod.rs", include_str!("mod.rs")),
+    ("table.rs", include_str!("table.rs")),
+    ("tarball.rs", include_str!("tarball.rs")),
+    ("verify.rs", include_str!("verify.rs")),
+];
+
+pub fn source_id() -> String {
+    let mut all = Vec::new();
+    for (name, text) in SOURCES {
+        all.extend_from_slice(name.as_bytes());
+        all.push(0);
+        all.extend_from_slice(text.as_bytes());
+        all.push(0);
+    }
+    crate::stamp::sha256_bytes(&all)
+}
+
 pub fn align_up(value: u64, align: u64) -> u64 {
     value.div_ceil(align) * align
 }

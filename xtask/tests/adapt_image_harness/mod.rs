@@ -197,54 +197,65 @@ pub fn gpt_disk(dir: &Path) -> PathBuf {
     )
 }
 
+/// The hash `inspect --source-id` prints for a build of these sources.
+fn source_id() -> String {
+    use sha2::Digest;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/image");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rs"))
+        .collect();
+    names.sort();
+    let mut all = Vec::new();
+    for n in names {
+        all.extend_from_slice(n.as_bytes());
+        all.push(0);
+        all.extend_from_slice(&std::fs::read(dir.join(&n)).unwrap());
+        all.push(0);
+    }
+    hex::encode(sha2::Sha256::digest(&all))
+}
+
 /// The xtask binary to test, hard-linked to a private name so it stays
 /// put while the tests run (cargo unlinks, then links or copies).
 ///
-/// Several worktrees share one CARGO_TARGET_DIR here, so `debug/xtask` may
-/// be another worktree's build. Cargo's per-package copies in `debug/deps`
-/// are told apart by the CARGO_MANIFEST_DIR recorded in their `.d` file:
-/// the newest one of this worktree that has adapt-image is used, else
-/// `debug/xtask`.
+/// Several worktrees share one CARGO_TARGET_DIR here, so `debug/xtask`
+/// may be another worktree's build by the time the tests run. A build is
+/// right when `inspect --source-id` matches the hash of src/image/*.rs:
+/// `debug/xtask`, else the newest such build in `debug/deps`.
 pub fn xtask_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let has_adapt_image = |p: &Path| {
+        let want = source_id();
+        let matches = |p: &Path| {
             Command::new(p)
-                .args(["adapt-image", "--help"])
+                .args(["inspect", "--source-id"])
                 .output()
-                .is_ok_and(|o| {
-                    o.status.success()
-                        && String::from_utf8_lossy(&o.stdout).contains("--disable-el-torito")
-                })
+                .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == want)
         };
         let official = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
         let deps = official.parent().unwrap().join("deps");
-        let marker = concat!(
-            "# env-dep:CARGO_MANIFEST_DIR=",
-            env!("CARGO_MANIFEST_DIR"),
-            "\n"
-        );
         let mut builds: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
             .unwrap()
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                name.starts_with("xtask-")
-                    && !name.contains('.')
-                    && std::fs::read_to_string(p.with_extension("d"))
-                        .is_ok_and(|d| d.contains(marker))
+                name.starts_with("xtask-") && !name.contains('.')
             })
             .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
             .collect();
         builds.sort();
-        let chosen = builds
-            .into_iter()
-            .rev()
-            .map(|(_, p)| p)
-            .find(|p| has_adapt_image(p))
-            .or_else(|| has_adapt_image(&official).then(|| official.clone()))
-            .unwrap_or_else(|| panic!("{} has no adapt-image command", official.display()));
+        let chosen = std::iter::once(official.clone())
+            .chain(builds.into_iter().rev().map(|(_, p)| p))
+            .find(|p| matches(p))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} is not a build of these sources (another worktree built it since: shared CARGO_TARGET_DIR); run the tests again",
+                    official.display()
+                )
+            });
         let bin = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(concat!("xtask-for-", env!("CARGO_CRATE_NAME")));
         let _ = std::fs::remove_file(&bin);
