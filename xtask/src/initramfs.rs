@@ -9,6 +9,11 @@ use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
+use crate::plan::{Stage, Step};
+use crate::recipes::{Dirs, Target};
+use crate::stamp::Input;
+use crate::ws::Ws;
+
 pub const SKEL_DIR: &str = "initramfs-skel";
 pub const LAYOUT_FILE: &str = "initramfs-skel/layout.toml";
 
@@ -66,6 +71,48 @@ impl Layout {
             .map(|f| root.join(SKEL_DIR).join(&f.source))
             .collect()
     }
+}
+
+/// The plan component of the initramfs step.
+pub fn component(target: Target) -> String {
+    target.component("initramfs")
+}
+
+/// Where the initramfs step writes the cpio.
+pub fn cpio_path(ws: &Ws, target: Target) -> Utf8PathBuf {
+    Dirs::new(ws, target).out.join("initramfs.cpio")
+}
+
+/// The step writing the cpio from the layout, `initramfs-skel/` and the
+/// built `binaries` (name -> file), after the components in `deps`.
+pub fn step(
+    ws: &Ws,
+    target: Target,
+    binaries: BTreeMap<String, Utf8PathBuf>,
+    deps: &[String],
+) -> Result<Step> {
+    let layout = Layout::load(&ws.root).context("initramfs")?;
+    let epoch = ws.source_date_epoch()?;
+    let out = cpio_path(ws, target);
+    let mut step = Step::new(&component(target), Stage::Build)
+        .value("mtime", epoch.to_string())
+        .input(Input::File(ws.root.join(LAYOUT_FILE)));
+    for src in layout.sources(&ws.root) {
+        step = step.input(Input::File(src));
+    }
+    for (name, path) in &binaries {
+        step = step.value("binary", format!("{name}={path}"));
+    }
+    for d in deps {
+        step = step.dep(d);
+    }
+    let dest = out.clone();
+    Ok(step
+        .native(format!("write the newc cpio {out}"), move |ws| {
+            let bytes = write_cpio(&entries(&layout, &ws.root, &binaries)?, epoch)?;
+            crate::fsutil::write_atomic(&dest, &bytes)
+        })
+        .output(out))
 }
 
 /// One cpio entry.

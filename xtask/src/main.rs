@@ -1,6 +1,7 @@
 //! gen-kexec's build system. `cargo xtask --help` lists the commands; each
 //! lives in a module of its own and this file only dispatches.
 
+mod bootloader;
 mod e2e;
 mod extract;
 mod fetch;
@@ -13,7 +14,9 @@ mod kconfig;
 mod lock;
 mod plan;
 mod recipes;
+mod repro;
 mod stamp;
+mod tarball;
 mod userland;
 mod ws;
 
@@ -52,6 +55,14 @@ enum Command {
     Inspect(image::inspect::Args),
     /// Build static busybox and kexec against musl (sysroot from pinned sources).
     Userland(userland::Args),
+    /// Produce and check the kernel configuration (base + fragments).
+    Kconfig(kconfig::Args),
+    /// Build dist/bootx64.efi (kernel + initramfs) and its manifest.
+    Bootloader(bootloader::Args),
+    /// Build dist/efi.tar.xz: EFI/Boot/bootx64.efi and kexec.sourceme.
+    Tarball(tarball::Args),
+    /// Build the tarball twice in different places and environments; compare.
+    ReproCheck(repro::Args),
 }
 
 fn main() -> Result<()> {
@@ -66,5 +77,9 @@ fn main() -> Result<()> {
         Command::AdaptImage(args) => image::adapt::run(&ws, &args),
         Command::Inspect(args) => image::inspect::run(&args),
         Command::Userland(args) => userland::run(&ws, &args),
+        Command::Kconfig(args) => kconfig::run(&ws, &args),
+        Command::Bootloader(args) => bootloader::run(&ws, &args),
+        Command::Tarball(args) => tarball::run(&ws, &args),
+        Command::ReproCheck(args) => repro::run(&ws, &args),
     }
 }

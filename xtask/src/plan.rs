@@ -23,6 +23,8 @@ pub enum Stage {
     Extract,
     Configure,
     Build,
+    /// Linking finished objects with late inputs (the kernel + initramfs).
+    Link,
     Install,
 }
 
@@ -33,6 +35,7 @@ impl fmt::Display for Stage {
             Stage::Extract => "extract",
             Stage::Configure => "configure",
             Stage::Build => "build",
+            Stage::Link => "link",
             Stage::Install => "install",
         })
     }

@@ -115,12 +115,10 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<(String, Wish)>> {
 }
 
 fn check_symbol(sym: &str, origin: &Origin) -> Result<()> {
-    if sym.is_empty()
-        || !sym
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-    {
-        bail!("{origin}: `CONFIG_{sym}` is not a valid Kconfig symbol (A-Z, 0-9 and _ only)");
+    if sym.is_empty() || !sym.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        bail!(
+            "{origin}: `CONFIG_{sym}` is not a valid Kconfig symbol (letters, digits and _ only)"
+        );
     }
     Ok(())
 }

@@ -217,11 +217,7 @@ pub fn symbols_in(expr: &str) -> Vec<String> {
         {
             continue;
         }
-        if tok
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-            && !out.iter().any(|o| o == tok)
-        {
+        if tok.bytes().any(|b| b.is_ascii_uppercase()) && !out.iter().any(|o| o == tok) {
             out.push(tok.to_owned());
         }
     }

@@ -137,12 +137,18 @@ pub fn verify(src: &Utf8Path, obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Resu
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     let result = config::values(path.as_str(), &text)?;
     let dropped = config::dropped(&wishes(fragments)?, &result);
+    let rejected = obj.join(".config.rejected");
     if dropped.is_empty() {
-        return Ok(());
+        return match std::fs::remove_file(&rejected) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove {rejected}"))
+            }
+            _ => Ok(()),
+        };
     }
     let names: Vec<&str> = dropped.iter().map(|d| d.symbol.as_str()).collect();
     let defs = deps::find(src, SRCARCH, &names)?;
-    let _ = std::fs::rename(&path, obj.join(".config.rejected"));
+    crate::fsutil::rename(&path, &rejected)?;
     bail!("{}", explain(&dropped, &defs, &result))
 }
 
@@ -187,3 +193,45 @@ pub fn explain(
 
 #[cfg(test)]
 mod tests;
+
+/// `cargo xtask kconfig`: produce and check the kernel configuration only.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration profile (kconfig-fragments/linux/profiles.toml).
+    #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// An extra fragment file applied after the profile's (repeatable).
+    #[arg(long = "fragment", value_name = "FILE")]
+    pub fragments: Vec<Utf8PathBuf>,
+    /// Architecture to build for.
+    #[arg(long, value_enum, default_value_t = crate::recipes::Target::X86_64)]
+    pub target: crate::recipes::Target,
+}
+
+pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
+    use crate::recipes::{self, linux};
+    let mut profile = profile::load(&ws.root, &args.profile)?;
+    for f in &args.fragments {
+        let abs = if f.is_absolute() {
+            f.clone()
+        } else {
+            let cwd = std::env::current_dir().context("no current directory")?;
+            Utf8PathBuf::from_path_buf(cwd)
+                .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?
+                .join(f)
+        };
+        profile.fragments.push(abs);
+    }
+    let k = linux::kernel(ws, args.target, &profile.name);
+    let mut steps = recipes::source_steps(ws, linux::SOURCE)?;
+    steps.push(configure_step(&k.component, &profile, &k.src, &k.obj)?.dep(linux::SOURCE));
+    crate::plan::execute(ws, &steps).context("linux: configure")?;
+    if !ws.dry_run {
+        println!(
+            "  {} ({} fragments, every symbol kept)",
+            k.config,
+            profile.fragments.len()
+        );
+    }
+    Ok(())
+}

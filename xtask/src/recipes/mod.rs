@@ -19,6 +19,7 @@
 pub mod busybox;
 pub mod busybox_config;
 pub mod kexec_tools;
+pub mod linux;
 pub mod linux_headers;
 pub mod musl;
 
