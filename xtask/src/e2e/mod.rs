@@ -170,7 +170,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     }
     let mut steps = fixtures::steps(ws, &kernel, &fixture_list).context("e2e: fixtures")?;
     let tarball = artifact::test_tarball(ws).context("e2e: bootloader (test variant)")?;
-    steps.extend(artifact::adapt_steps(ws, &tarball, &fixture_list));
+    steps.extend(artifact::adapt_steps(ws, &tarball, &fixture_list)?);
     crate::plan::execute(ws, &steps).context("e2e: fixtures and adapted images")?;
 
     let accel = match args.accel {
@@ -234,15 +234,44 @@ fn select(names: &[String]) -> Result<Vec<Case>> {
         .collect()
 }
 
+/// KVM or TCG. The probe boots a kernel (~5 s when KVM is broken), so its
+/// answer is kept for this boot of the host and this QEMU.
 fn probe(ws: &Ws, kernel: &fixtures::DistroKernel) -> Result<Accel> {
     let dir = ws.build.join("e2e/runs");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
+    let mut key = crate::stamp::KeyBuilder::default();
+    key.value(
+        "boot_id",
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .unwrap_or_default()
+            .trim(),
+    );
+    key.input(&crate::stamp::Input::Tool(qemu::QEMU.into()))?;
+    let key = key.finish();
+    let cache = dir.join("kvm-probe.result");
+    let cached = std::fs::read_to_string(&cache).ok().and_then(|s| {
+        let (k, v) = s.trim().split_once(' ')?;
+        (k == key).then(|| v == "kvm")
+    });
     let started = std::time::Instant::now();
-    let kvm = qemu::kvm_works(&kernel.path, &dir.join("kvm-probe.log"))?;
+    let kvm = match cached {
+        Some(kvm) => kvm,
+        None => {
+            let kvm = qemu::kvm_works(&kernel.path, &dir.join("kvm-probe.log"))?;
+            crate::fsutil::write_atomic(
+                &cache,
+                format!("{key} {}\n", if kvm { "kvm" } else { "tcg" }).as_bytes(),
+            )?;
+            kvm
+        }
+    };
     println!(
-        "e2e: KVM {} (probe {:.1} s); using {}",
+        "e2e: KVM {} ({}); using {}",
         if kvm { "works" } else { "is not usable here" },
-        started.elapsed().as_secs_f64(),
+        match cached {
+            Some(_) => format!("probed earlier during this boot, {cache}"),
+            None => format!("probe {:.1} s", started.elapsed().as_secs_f64()),
+        },
         if kvm {
             "KVM"
         } else {

@@ -179,15 +179,38 @@ fn watch_stops_at_the_marker_or_a_panic() {
 /// scripts: catch a rename here rather than as a failed boot.
 #[test]
 fn bootloader_scripts_print_what_the_verdicts_read() {
-    let root = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let root = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
     let init = std::fs::read_to_string(root.join("initramfs-skel/init")).unwrap();
     let sourceme = std::fs::read_to_string(root.join("scripts/kexec.sourceme")).unwrap();
     let say = |prefix: &str| format!("\"{}", prefix.strip_prefix("gen-kexec: ").unwrap());
-    assert!(init.contains("say() { $BB echo \"gen-kexec: $*\"; }"), "init's say() changed");
-    assert!(init.contains(&format!("say {}", say(ESP_FOUND))), "init no longer says {ESP_FOUND:?}");
-    assert!(init.contains(&format!("say {}", say(RESCUE))), "init no longer says {RESCUE:?}");
-    assert!(init.contains(&format!("say {}", say(ERROR))), "init no longer says {ERROR:?}");
-    assert!(sourceme.contains("gk_say() { echo \"gen-kexec: $*\"; }"), "sourceme's gk_say() changed");
-    assert!(sourceme.contains(&format!("gk_say {}", say(EXEC))), "sourceme no longer says {EXEC:?}");
-    assert!(sourceme.contains("echo \"gen-kexec: error: $*\""), "sourceme's errors changed");
+    assert!(
+        init.contains("say() { $BB echo \"gen-kexec: $*\"; }"),
+        "init's say() changed"
+    );
+    assert!(
+        init.contains(&format!("say {}", say(ESP_FOUND))),
+        "init no longer says {ESP_FOUND:?}"
+    );
+    assert!(
+        init.contains(&format!("say {}", say(RESCUE))),
+        "init no longer says {RESCUE:?}"
+    );
+    assert!(
+        init.contains(&format!("say {}", say(ERROR))),
+        "init no longer says {ERROR:?}"
+    );
+    assert!(
+        sourceme.contains("gk_say() { echo \"gen-kexec: $*\"; }"),
+        "sourceme's gk_say() changed"
+    );
+    assert!(
+        sourceme.contains(&format!("gk_say {}", say(EXEC))),
+        "sourceme no longer says {EXEC:?}"
+    );
+    assert!(
+        sourceme.contains("echo \"gen-kexec: error: $*\""),
+        "sourceme's errors changed"
+    );
 }
