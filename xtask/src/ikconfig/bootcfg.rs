@@ -201,15 +201,9 @@ fn grub(cfg: &str, text: &str, read: &mut ReadFile, depth: usize) -> Result<Opti
                     default = v.trim_matches(|c| c == '"' || c == '\'').to_owned();
                 }
             }
-            Some("menuentry" | "submenu") => {
-                if nesting == 0 {
-                    let title = line
-                        .split(['\'', '"'])
-                        .nth(1)
-                        .unwrap_or_default()
-                        .to_owned();
-                    entries.push((title, None));
-                }
+            Some("menuentry" | "submenu") if nesting == 0 => {
+                let title = line.split(['\'', '"']).nth(1).unwrap_or_default();
+                entries.push((title.to_owned(), None));
             }
             Some("linux" | "linuxefi" | "linux16") if words.len() > 1 && nesting > 0 => {
                 if let Some(e) = entries.last_mut() {

@@ -123,7 +123,7 @@ fn bzimage(image: &[u8]) -> Result<Kernel<'_>> {
     let offset = le32(image, PAYLOAD_OFFSET) as usize;
     let length = le32(image, PAYLOAD_LENGTH) as usize;
     let start = protected_mode + offset;
-    let end = start.checked_add(length).unwrap_or(usize::MAX);
+    let end = start.saturating_add(length);
     if length == 0 || end > image.len() {
         bail!(
             "bzImage setup header puts the compressed kernel at bytes {start}..{end} \
