@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::table::{probe, Table};
 use super::{
+    refuse,
     align_up, copy, eltorito, fat, iso9660, mbr, parse_size, tarball, verify, write_at, ALIGN, MIB,
     SECTOR,
 };
@@ -83,7 +84,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         .tarball
         .clone()
         .unwrap_or_else(|| ws.dist.join("efi.tar.xz"));
-    check_paths(&args.input, &args.output, args.force)?;
+    refuse::paths(&args.input, &args.output, args.force)?;
     let mut files = tarball::read(&tarball_path)?;
     if let Some(append) = &args.append {
         files.push(("gen-kexec.conf".to_owned(), conf_file(append)?));
@@ -93,7 +94,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let input = File::open(&args.input)
         .with_context(|| format!("cannot open the input image {}", args.input))?;
     let image = probe(&input, &args.input)?;
-    refuse_adapted(&input, &args.input, &image)?;
+    refuse::unsupported(&args.input, &image)?;
+    refuse::adapted(&input, &args.input, &image)?;
 
     // Where the ESP goes and how big it is.
     let el_torito_entry = image.el_torito.is_some()
@@ -120,7 +122,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let start = align_up(image.end_sector() * SECTOR, ALIGN);
     let total = start + esp + SLACK;
     let (first, count) = (start / SECTOR, esp / SECTOR);
-    let slot = free_slot(&image.table, &args.input, first + count)?;
+    let slot = refuse::free_slot(&image.table, &args.input, first + count)?;
     if let Some(et) = image.el_torito.as_ref().filter(|_| el_torito_entry) {
         if et
             .catalog
@@ -148,6 +150,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
             .with_context(|| format!("cannot grow {} to {total} bytes", out.partial))?;
         let (f, p) = (&out.file, out.partial.as_path());
         match &image.table {
+            Table::None => unreachable!("refused earlier"),
             Table::Mbr(_) => {
                 let mut s0 = image.sector0.clone();
                 let entry = mbr::Entry {
@@ -231,26 +234,6 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Refuse to write over the input (same path, hard link, or its
-/// `.partial` name) and over an existing output without --force.
-fn check_paths(input: &Utf8Path, output: &Utf8Path, force: bool) -> Result<()> {
-    let in_meta =
-        std::fs::metadata(input).with_context(|| format!("cannot open the input image {input}"))?;
-    if !in_meta.is_file() {
-        bail!("{input} is not a disk image: not a regular file");
-    }
-    let same = |p: &Utf8Path| -> bool {
-        std::fs::metadata(p).is_ok_and(|m| m.dev() == in_meta.dev() && m.ino() == in_meta.ino())
-    };
-    if same(output) || same(&partial_path(output)) {
-        bail!("the output {output} is the input file {input}: the input is never modified; choose another -o");
-    }
-    if output.exists() && !force {
-        bail!("{output} exists; pass --force to replace it");
-    }
-    Ok(())
-}
-
 /// The output being written: `OUTPUT.partial`, removed unless committed.
 struct Output {
     partial: Utf8PathBuf,
@@ -288,63 +271,6 @@ impl Drop for Output {
             let _ = std::fs::remove_file(&self.partial);
         }
     }
-}
-
-/// Adapting twice would add a second gen-kexec partition: refuse.
-fn refuse_adapted(file: &File, input: &Utf8Path, image: &super::table::Image) -> Result<()> {
-    for p in image.partitions() {
-        let (start, len) = (p.start * SECTOR, p.sectors * SECTOR);
-        if p.start == 0 || start + len > image.len {
-            continue;
-        }
-        if let Ok(s) = fat::summarize(file, start, len) {
-            if s.label.trim_end() == fat::LABEL {
-                bail!(
-                    "{input} already has a gen-kexec partition (partition {}); adapt the original image instead",
-                    p.number
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The MBR slot or GPT entry the ESP goes in, checked before writing.
-fn free_slot(table: &Table, input: &Utf8Path, end: u64) -> Result<usize> {
-    match table {
-        Table::Mbr(m) => {
-            if end > mbr::max_sectors() {
-                bail!(
-                    "{input}: the new partition would end beyond what an MBR can address (2 TiB)"
-                );
-            }
-            m.first_free_slot().with_context(|| no_free_slot(input, m))
-        }
-        Table::Gpt(_, g) => g.first_free_entry().with_context(|| {
-            format!(
-                "{input}: the GPT has no room for a new entry (all {} entries are used)",
-                g.entry_count
-            )
-        }),
-    }
-}
-
-fn no_free_slot(input: &Utf8Path, m: &mbr::Mbr) -> String {
-    let used: Vec<String> = m
-        .used()
-        .map(|(i, e)| {
-            format!(
-                "{}: type 0x{:02x} {}",
-                i + 1,
-                e.kind,
-                mbr::type_name(e.kind)
-            )
-        })
-        .collect();
-    format!(
-        "{input}: no free primary slot in the MBR for the ESP (all four are used: {}); free one, or convert the image to GPT",
-        used.join(", ")
-    )
 }
 
 /// A partition GUID derived from the disk GUID and the partition's place:

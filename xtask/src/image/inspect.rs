@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::table::{probe, Image, Table};
-use super::{eltorito, fat, gpt, iso9660, read_at, MIB, SECTOR};
+use super::{eltorito, fat, gpt, iso9660, mbr, read_at, MIB, SECTOR};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,6 +60,10 @@ pub fn report(path: &Utf8Path) -> Result<String> {
 
 fn tables(o: &mut String, image: &Image) -> Result<()> {
     match &image.table {
+        Table::None => writeln!(
+            o,
+            "partition table: none (an ISO 9660 image that is not isohybrid)"
+        )?,
         Table::Mbr(m) => writeln!(
             o,
             "partition table: MBR, disk signature 0x{:08x}",
@@ -75,7 +79,23 @@ fn tables(o: &mut String, image: &Image) -> Result<()> {
                 g.last_usable,
                 g.alternate_lba
             )?;
-            writeln!(o, "  (protective MBR in sector 0)")?;
+            let hybrid = image.table.hybrid_mbr_entries();
+            if hybrid.is_empty() {
+                writeln!(o, "  (protective MBR in sector 0)")?;
+            } else if let Table::Gpt(m, _) = &image.table {
+                writeln!(o, "  hybrid MBR in sector 0:")?;
+                for (i, e) in m.used() {
+                    writeln!(
+                        o,
+                        "    MBR partition {}: sectors {}..{}, 0x{:02x} {}",
+                        i + 1,
+                        e.start,
+                        e.end(),
+                        e.kind,
+                        mbr::type_name(e.kind)
+                    )?;
+                }
+            }
         }
     }
     for p in image.partitions() {

@@ -16,6 +16,7 @@ mod gpt;
 pub mod inspect;
 mod iso9660;
 mod mbr;
+mod refuse;
 mod table;
 mod tarball;
 mod verify;
@@ -47,6 +48,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("iso9660.rs", include_str!("iso9660.rs")),
     ("mbr.rs", include_str!("mbr.rs")),
     ("mod.rs", include_str!("mod.rs")),
+    ("refuse.rs", include_str!("refuse.rs")),
     ("table.rs", include_str!("table.rs")),
     ("tarball.rs", include_str!("tarball.rs")),
     ("verify.rs", include_str!("verify.rs")),

@@ -14,8 +14,10 @@ use super::mbr::{self, Mbr};
 use super::{read_at, SECTOR};
 
 pub enum Table {
+    /// An ISO 9660 image without a partition table (not isohybrid).
+    None,
     Mbr(Mbr),
-    /// GPT with its protective MBR.
+    /// GPT with its protective MBR (a hybrid MBR if that has other entries).
     Gpt(Mbr, Gpt),
 }
 
@@ -44,6 +46,20 @@ pub struct Part {
     pub kind: String,
 }
 
+impl Table {
+    /// MBR partitions (1-based) next to a GPT's protective entry.
+    pub fn hybrid_mbr_entries(&self) -> Vec<usize> {
+        match self {
+            Table::Gpt(m, _) => m
+                .used()
+                .filter(|(_, e)| e.kind != mbr::TYPE_GPT)
+                .map(|(i, _)| i + 1)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl Image {
     pub fn sectors(&self) -> u64 {
         self.len / SECTOR
@@ -51,6 +67,7 @@ impl Image {
 
     pub fn partitions(&self) -> Vec<Part> {
         match &self.table {
+            Table::None => Vec::new(),
             Table::Mbr(m) => m
                 .used()
                 .map(|(i, e)| Part {
@@ -99,37 +116,14 @@ pub fn probe(file: &File, path: &Utf8Path) -> Result<Image> {
     }
     let sector0 = read_at(file, path, 0, SECTOR as usize)?;
     let iso = iso9660::read_volume(file, path, len)?;
-    if !mbr::has_signature(&sector0) {
-        if iso.is_some() {
-            bail!(
-                "{path} is an ISO 9660 image without a partition table (not isohybrid); \
-                 make it hybrid first (`isohybrid` from syslinux-utils, or xorriso -isohybrid-mbr)"
-            );
-        }
-        bail!("{path} is not a disk image: no partition table (no MBR boot signature 0x55 0xAA in sector 0)");
-    }
     let sectors = len / SECTOR;
-    let m = Mbr::parse(&sector0, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-    if m.used().next().is_none() {
-        bail!("{path}: unknown partition table: sector 0 has a boot signature but no partitions");
-    }
-    let table = if m.is_gpt_protective() {
-        let others: Vec<String> = m
-            .used()
-            .filter(|(_, e)| e.kind != mbr::TYPE_GPT)
-            .map(|(i, _)| (i + 1).to_string())
-            .collect();
-        let g = Gpt::read(file, path, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-        if !others.is_empty() {
-            bail!(
-                "{path} has a hybrid MBR (GPT plus MBR partitions {}): changing both consistently is not \
-                 supported. Such images usually boot on UEFI already (see `cargo xtask inspect {path}`)",
-                others.join(", ")
-            );
+    let table = if !mbr::has_signature(&sector0) {
+        if iso.is_none() {
+            bail!("{path} is not a disk image: no partition table (no MBR boot signature 0x55 0xAA in sector 0)");
         }
-        Table::Gpt(m, g)
+        Table::None
     } else {
-        Table::Mbr(m)
+        mbr_or_gpt(file, path, &sector0, sectors)?
     };
     let el_torito = match iso.as_ref().and_then(|v| v.catalog_lba) {
         Some(lba) => {
@@ -153,5 +147,18 @@ pub fn probe(file: &File, path: &Utf8Path) -> Result<Image> {
         table,
         iso,
         el_torito,
+    })
+}
+
+fn mbr_or_gpt(file: &File, path: &Utf8Path, sector0: &[u8], sectors: u64) -> Result<Table> {
+    let m = Mbr::parse(sector0, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    if m.used().next().is_none() {
+        bail!("{path}: unknown partition table: sector 0 has a boot signature but no partitions");
+    }
+    Ok(if m.is_gpt_protective() {
+        let g = Gpt::read(file, path, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        Table::Gpt(m, g)
+    } else {
+        Table::Mbr(m)
     })
 }
