@@ -17,6 +17,7 @@ mod recipes;
 mod repro;
 mod stamp;
 mod tarball;
+mod testsuite;
 mod userland;
 mod ws;
 
@@ -63,6 +64,8 @@ enum Command {
     Tarball(tarball::Args),
     /// Build the tarball twice in different places and environments; compare.
     ReproCheck(repro::Args),
+    /// Run every test: cargo test, then the QEMU end-to-end boots (what CI runs).
+    Test(testsuite::Args),
 }
 
 fn main() -> Result<()> {
@@ -81,5 +84,6 @@ fn main() -> Result<()> {
         Command::Bootloader(args) => bootloader::run(&ws, &args),
         Command::Tarball(args) => tarball::run(&ws, &args),
         Command::ReproCheck(args) => repro::run(&ws, &args),
+        Command::Test(args) => testsuite::run(&ws, &args),
     }
 }

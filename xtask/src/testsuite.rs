@@ -1,47 +1,55 @@
-//! `cargo xtask test`: the one command that tests everything, as CI runs it.
+//! `cargo xtask test`: the README's test command, and what CI runs.
 //!
-//! 1. host packages (installed when root on Debian, else the exact command),
-//! 2. `cargo test` (unit tests, the local HTTP/OpenPGP/extraction tests, the
-//!    kexec.sourceme parser under busybox sh, adapt-image against real tools),
-//! 3. the end-to-end QEMU boots (builds the bootloader first, or reuses it).
+//! In order: the host packages (installed when root, else the exact
+//! `apt-get` line), every Rust test of the workspace (unit tests, the
+//! fetch tests against a local HTTP server, the kexec.sourceme tests under
+//! busybox ash, the adapt-image tests with sfdisk/mtools/xorriso), then the
+//! end-to-end QEMU boots, which build (or reuse) the bootloader itself.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use xshell::cmd;
 
-use crate::hostdeps;
-use crate::ws::Ws;
+use crate::{e2e, hostdeps, ws::Ws};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Skip the QEMU end-to-end boots (and so the kernel build).
+    /// Skip the QEMU boots (they build the kernel: minutes when cold).
     #[arg(long)]
     pub no_e2e: bool,
+    /// Extra arguments for the end-to-end run (e.g. `--case iso-ovmf-usb`).
+    #[command(flatten)]
+    pub e2e: e2e::Args,
 }
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let started = Instant::now();
+    // The Rust tests need the test packages too (sfdisk, mtools, xorriso,
+    // busybox), so they are wanted even with --no-e2e.
     let mut wanted: Vec<&str> = hostdeps::BUILD.to_vec();
     wanted.extend_from_slice(hostdeps::TEST);
     hostdeps::ensure(ws, &wanted, false).context("test: host packages")?;
 
     let sh = &ws.sh;
-    let t = Instant::now();
+    let unit = Instant::now();
     cmd!(sh, "cargo test --workspace --locked")
         .run()
-        .context("test: cargo test")?;
-    let unit = t.elapsed().as_secs_f64();
+        .context("test: cargo test (unit and integration tests)")?;
+    let unit = unit.elapsed();
 
-    let mut e2e = None;
-    if !args.no_e2e {
+    let e2e = if args.no_e2e {
+        None
+    } else {
         let t = Instant::now();
-        crate::e2e::run(ws, &crate::e2e::Args::default()).context("test: e2e")?;
-        e2e = Some(t.elapsed().as_secs_f64());
-    }
-    println!("test: cargo test {unit:.0} s");
-    if let Some(s) = e2e {
-        println!("test: e2e {s:.0} s");
+        e2e::run(ws, &args.e2e).context("test: end-to-end QEMU boots")?;
+        Some(t.elapsed())
+    };
+
+    println!("test: cargo test {:.0} s", unit.as_secs_f64());
+    match e2e {
+        Some(t) => println!("test: e2e {:.0} s", t.as_secs_f64()),
+        None => println!("test: e2e skipped (--no-e2e)"),
     }
     println!("test: all passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
