@@ -14,6 +14,7 @@ use xshell::cmd;
 use crate::{e2e, hostdeps, ws::Ws};
 
 #[derive(Debug, clap::Args)]
+#[group(id = "test-args")]
 pub struct Args {
     /// Skip the QEMU boots (they build the kernel: minutes when cold).
     #[arg(long)]

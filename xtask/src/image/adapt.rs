@@ -4,7 +4,6 @@
 //! entry. No root: plain file I/O on the output only.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::MetadataExt;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
