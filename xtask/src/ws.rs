@@ -104,7 +104,13 @@ impl Ws {
 }
 
 fn workspace_root() -> Utf8PathBuf {
-    // xtask/ is one level below the workspace root.
+    // Set by .cargo/config.toml so that cargo rebuilds xtask when it is run
+    // from another worktree sharing the target directory (CARGO_MANIFEST_DIR
+    // changes do not make cargo rebuild). Without that config (cargo run
+    // from outside the tree), xtask/ is one level below the workspace root.
+    if let Some(root) = option_env!("GEN_KEXEC_WORKSPACE") {
+        return Utf8Path::new(root.trim_end_matches('/')).to_owned();
+    }
     Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask has a parent directory")
