@@ -198,45 +198,91 @@ fn gpt_disk_gets_an_esp_and_a_moved_backup_table() {
     );
 }
 
+/// Acceptance 2: same inputs, same bytes, and no root, for the hybrid ISO
+/// and the GPT disk. As root (CI), two runs drop to nobody with setpriv; as
+/// another user they already run unprivileged. A third run changes
+/// everything else a user might: the input's path and name, the working
+/// directory, umask, TZ and locale.
 #[test]
 fn same_inputs_give_the_same_bytes_without_root() {
-    let setpriv = need("setpriv", "util-linux");
     let dir = workdir();
-    let (iso, tarball) = (hybrid_iso(dir.path()), good_tarball(dir.path()));
+    let tarball = good_tarball(dir.path());
+    for input in [hybrid_iso(dir.path()), gpt_disk(dir.path())] {
+        let hashes = three_runs(&input, &tarball, dir.path());
+        eprintln!(
+            "{}: sha256 of the three outputs: {hashes:?}",
+            input.display()
+        );
+        assert!(
+            hashes.iter().all(|h| *h == hashes[0]),
+            "outputs differ: {hashes:?}"
+        );
+    }
+}
+
+fn three_runs(input: &Path, tarball: &Path, dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let setpriv = need("setpriv", "util-linux");
     let mut hashes = Vec::new();
     for i in 0..2 {
-        let out = dir.path().join(format!("out{i}.img"));
-        let res = std::process::Command::new(&setpriv)
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(xtask_bin())
+        let out = dir.join(format!("out{i}.img"));
+        let mut cmd = if root {
+            let mut c = std::process::Command::new(&setpriv);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(xtask_bin());
+            c
+        } else {
+            std::process::Command::new(xtask_bin())
+        };
+        let res = cmd
             .arg("adapt-image")
-            .arg(&iso)
+            .arg(input)
             .arg("-o")
             .arg(&out)
             .arg("--tarball")
-            .arg(&tarball)
+            .arg(tarball)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
             .env("SOURCE_DATE_EPOCH", EPOCH)
             .env("HOME", "/nonexistent")
             .output()
             .unwrap();
-        ok(&res, "adapt-image as nobody");
-        use std::os::unix::fs::MetadataExt;
-        assert_eq!(
-            std::fs::metadata(&out).unwrap().uid(),
-            65534,
-            "not written by the unprivileged user"
-        );
+        ok(&res, "adapt-image as an unprivileged user");
+        let uid = std::fs::metadata(&out).unwrap().uid();
+        assert_ne!(uid, 0, "written by root");
+        eprintln!("run {i}: written by uid {uid}");
         hashes.push(sha256(&out));
+        std::fs::remove_file(&out).unwrap();
     }
-    // And as root, later, from another directory: still the same bytes.
-    let out = dir.path().join("root.img");
-    ok(&adapt(&iso, &out, &tarball, &[]), "adapt-image");
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let copy = elsewhere.join("copy of the input.img");
+    std::fs::copy(input, &copy).unwrap();
+    let out = elsewhere.join("other.img");
+    let mut cmd = xtask();
+    cmd.arg("adapt-image")
+        .arg(&copy)
+        .arg("-o")
+        .arg(&out)
+        .arg("--tarball")
+        .arg(tarball)
+        .current_dir(&elsewhere)
+        .env("TZ", "Pacific/Kiritimati")
+        .env("LC_ALL", "C.UTF-8");
+    // SAFETY: umask is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+    ok(&cmd.output().unwrap(), "adapt-image");
     hashes.push(sha256(&out));
-    eprintln!("sha256 of the three outputs: {hashes:?}");
-    assert!(
-        hashes.iter().all(|h| *h == hashes[0]),
-        "outputs differ: {hashes:?}"
-    );
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+    hashes
 }
 
 #[test]

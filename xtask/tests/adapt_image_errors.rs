@@ -19,10 +19,15 @@ fn listing(dir: &Path) -> Vec<PathBuf> {
 
 /// Run adapt-image, expect failure with `message`, and no new files.
 fn refused(input: &Path, tarball: &Path, extra: &[&str], message: &str) -> String {
+    let out = input.parent().unwrap().join("out.img");
+    refused_to(input, &out, tarball, extra, message)
+}
+
+/// The same with a given output path.
+fn refused_to(input: &Path, out: &Path, tarball: &Path, extra: &[&str], message: &str) -> String {
     let dir = input.parent().unwrap();
     let before = listing(dir);
-    let out = dir.join("out.img");
-    let res = adapt(input, &out, tarball, extra);
+    let res = adapt(input, out, tarball, extra);
     let stderr = String::from_utf8_lossy(&res.stderr).into_owned();
     assert!(
         !res.status.success(),
@@ -93,6 +98,54 @@ fn bad_inputs_are_refused_with_a_clear_message() {
     );
     std::fs::remove_file(&hybrid).unwrap();
 
+    let mbr_disk = sfdisk_disk(d, "truncated.img", 8 << 20, "label: dos\n,,L\n");
+    std::fs::File::options()
+        .write(true)
+        .open(&mbr_disk)
+        .unwrap()
+        .set_len(4 << 20)
+        .unwrap();
+    refused(
+        &mbr_disk,
+        &tarball,
+        &[],
+        "damaged MBR: partition 1 (sectors 2048..16384) ends beyond the end of the image (8192 sectors); \
+         the image is damaged or truncated",
+    );
+    std::fs::remove_file(&mbr_disk).unwrap();
+
+    let cd_only = isolinux_iso(d, "cd-only.iso", false);
+    refused(
+        &cd_only,
+        &tarball,
+        &[],
+        "is an ISO 9660 image without a partition table (not isohybrid); make it hybrid first",
+    );
+    std::fs::remove_file(&cd_only).unwrap();
+
+    let iso = hybrid_iso(d);
+    let catalog = ok(
+        &xtask().arg("inspect").arg(&iso).output().unwrap(),
+        "inspect",
+    );
+    let lba: u64 = catalog
+        .lines()
+        .find_map(|l| l.strip_prefix("El Torito: boot catalog at CD sector "))
+        .expect("inspect shows the boot catalog")
+        .parse()
+        .unwrap();
+    let mut bytes = std::fs::read(&iso).unwrap();
+    bytes[(lba * 2048 + 4) as usize] ^= 0x01; // the validation entry's ID string
+    let bad_catalog = d.join("bad-catalog.iso");
+    std::fs::write(&bad_catalog, &bytes).unwrap();
+    refused(
+        &bad_catalog,
+        &tarball,
+        &[],
+        "damaged El Torito boot catalog: the validation entry checksum does not match",
+    );
+    std::fs::remove_file(&bad_catalog).unwrap();
+
     let four = sfdisk_disk(
         d,
         "four.img",
@@ -114,7 +167,6 @@ fn bad_inputs_are_refused_with_a_clear_message() {
         "the GPT has no room for a new entry (all 4 entries are used)",
     );
 
-    let iso = hybrid_iso(d);
     refused(
         &iso,
         &tarball,
@@ -187,23 +239,20 @@ fn bad_tarballs_and_outputs_are_refused() {
 
     let tarball = good_tarball(d);
     let before = sha256(&iso);
-    for (output, force) in [(iso.clone(), false), (iso.clone(), true)] {
-        let extra: &[&str] = if force { &["--force"] } else { &[] };
-        let res = adapt(&iso, &output, &tarball, extra);
-        let err = String::from_utf8_lossy(&res.stderr);
-        assert!(
-            !res.status.success() && err.contains("is the input file"),
-            "{err}"
-        );
-    }
+    let same = "is the input file";
+    refused_to(&iso, &iso, &tarball, &[], same);
+    refused_to(&iso, &iso, &tarball, &["--force"], same);
     let link = d.join("link.iso");
     std::fs::hard_link(&iso, &link).unwrap();
-    let res = adapt(&iso, &link, &tarball, &["--force"]);
-    assert!(String::from_utf8_lossy(&res.stderr).contains("is the input file"));
+    refused_to(&iso, &link, &tarball, &["--force"], same);
     std::fs::remove_file(&link).unwrap();
     let dotted = d.join(".").join(iso.file_name().unwrap());
-    let res = adapt(&iso, &dotted, &tarball, &["--force"]);
-    assert!(String::from_utf8_lossy(&res.stderr).contains("is the input file"));
+    refused_to(&iso, &dotted, &tarball, &["--force"], same);
+    // OUTPUT.partial is where the output is written first.
+    let partial = d.join("img.partial");
+    std::fs::hard_link(&iso, &partial).unwrap();
+    refused_to(&partial, &d.join("img"), &tarball, &["--force"], same);
+    std::fs::remove_file(&partial).unwrap();
     assert_eq!(sha256(&iso), before, "the input was modified");
 
     let existing = d.join("out.img");
@@ -222,14 +271,16 @@ fn bad_tarballs_and_outputs_are_refused() {
     std::fs::remove_file(&existing).unwrap();
 }
 
-/// A full disk, simulated with a file-size limit (RLIMIT_FSIZE) on the
-/// child, whose writes then fail with EFBIG like they would with ENOSPC.
+/// A file size limit (RLIMIT_FSIZE, `ulimit -f`) on the child: its writes
+/// fail with EFBIG, as on a filesystem that cannot hold so large a file
+/// (FAT32: 4 GiB). The limits stop the copy and then the growing of the
+/// output.
 #[test]
-fn a_full_disk_leaves_nothing_behind() {
+fn a_file_size_limit_leaves_nothing_behind() {
     let dir = workdir();
     let d = dir.path();
     let (iso, tarball) = (hybrid_iso(d), good_tarball(d));
-    for limit in [512 * 1024u64, 8 << 20] {
+    for (limit, stage) in [(512 * 1024u64, "cannot copy"), (8 << 20, "cannot grow")] {
         let before = listing(d);
         let mut cmd = xtask();
         cmd.arg("adapt-image")
@@ -254,15 +305,99 @@ fn a_full_disk_leaves_nothing_behind() {
         }
         let res = cmd.output().unwrap();
         let err = String::from_utf8_lossy(&res.stderr);
-        eprintln!("--- limit {limit}\n{err}");
+        eprintln!("--- file size limit {limit}\n{err}");
         assert!(
             !res.status.success(),
             "succeeded with a {limit}-byte file size limit"
         );
         assert!(
-            err.contains("no space left for") && err.contains("out.img"),
+            err.contains("out.img cannot grow to 18 MiB")
+                && err.contains("choose another -o")
+                && err.contains(stage),
             "{err}"
         );
         assert_eq!(listing(d), before, "files left behind");
+    }
+}
+
+/// A really full filesystem: a small tmpfs mounted in a private mount
+/// namespace (as root), or in a user and mount namespace (as another
+/// user), so nothing outside the test sees it and no root is needed where
+/// the kernel allows unprivileged user namespaces. One size stops the copy,
+/// a larger one the writing of bootx64.efi into the new FAT filesystem.
+#[test]
+fn a_full_filesystem_leaves_nothing_behind() {
+    const SCRIPT: &str = r#"
+        mount -t tmpfs -o size="$1",mode=0777 gen-kexec-test "$2" || exit 100
+        dir=$2; shift 2
+        "$@"; rc=$?
+        echo "left in the full filesystem: [$(ls -A "$dir")]"
+        exit $rc
+    "#;
+    let unshare = need("unshare", "util-linux");
+    let dir = workdir();
+    let d = dir.path();
+    let (iso, tarball) = (hybrid_iso(d), good_tarball(d));
+    let small = d.join("small");
+    std::fs::create_dir(&small).unwrap();
+    for (size, stage) in [
+        ("512k", "cannot copy"),
+        ("2m", "cannot write /EFI/Boot/bootx64.efi on the ESP"),
+    ] {
+        let mut cmd = std::process::Command::new(&unshare);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            cmd.args(["--user", "--map-root-user"]);
+        }
+        cmd.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            SCRIPT,
+            "sh",
+        ])
+        .arg(size)
+        .arg(&small)
+        .arg(xtask_bin())
+        .arg("adapt-image")
+        .arg(&iso)
+        .arg("-o")
+        .arg(small.join("out.img"))
+        .arg("--tarball")
+        .arg(&tarball)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env_remove("GEN_KEXEC_MIRROR")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+        let res = cmd.output().unwrap();
+        let (out, err) = (
+            String::from_utf8_lossy(&res.stdout),
+            String::from_utf8_lossy(&res.stderr),
+        );
+        assert_ne!(
+            res.status.code(),
+            Some(100),
+            "cannot mount a small tmpfs in a private mount namespace ({err}): this test needs root, \
+             or unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, \
+             kernel.apparmor_restrict_unprivileged_userns=0)"
+        );
+        eprintln!("--- tmpfs of {size}\n{err}");
+        assert!(!res.status.success(), "succeeded on a {size} tmpfs");
+        assert!(
+            err.contains("no space left for")
+                && err.contains("out.img")
+                && err.contains("free some space or choose another -o")
+                && err.contains(stage)
+                && err.contains("No space left on device (os error 28)"),
+            "{err}"
+        );
+        assert!(
+            out.contains("left in the full filesystem: []"),
+            "files left behind: {out}"
+        );
+        assert!(listing(&small).is_empty());
     }
 }

@@ -13,9 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::table::{probe, Table};
 use super::{
-    refuse,
-    align_up, copy, eltorito, fat, iso9660, mbr, parse_size, tarball, verify, write_at, ALIGN, MIB,
-    SECTOR,
+    align_up, copy, eltorito, fat, iso9660, mbr, parse_size, refuse, tarball, verify, write_at,
+    ALIGN, MIB, SECTOR,
 };
 use crate::fsutil::partial_path;
 use crate::ws::Ws;
@@ -105,7 +104,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     } else {
         DEFAULT_ESP
     });
-    if esp % SECTOR != 0 {
+    if !esp.is_multiple_of(SECTOR) {
         bail!("--esp-size {esp}: must be a multiple of 512 bytes");
     }
     if el_torito_entry && esp / SECTOR > eltorito::MAX_SECTORS {
@@ -333,20 +332,25 @@ fn conf_file(append: &str) -> Result<Vec<u8>> {
     Ok(format!("# Written by `cargo xtask adapt-image --append`; see gen-kexec.conf.example.\nappend={quoted}\n").into_bytes())
 }
 
-/// Turn "no space" write errors into a message saying what happened.
+/// Turn "disk full" and "file too large" write errors into a message
+/// saying what happened and what to do.
 fn explain_no_space(e: anyhow::Error, output: &Utf8Path, total: u64) -> anyhow::Error {
-    let full = e.chain().any(|c| {
+    let code = e.chain().find_map(|c| {
         c.downcast_ref::<std::io::Error>()
             .and_then(|io| io.raw_os_error())
-            .is_some_and(|n| n == libc::ENOSPC || n == libc::EDQUOT || n == libc::EFBIG)
+            .filter(|&n| n == libc::ENOSPC || n == libc::EDQUOT || n == libc::EFBIG)
     });
-    if full {
-        e.context(format!(
-            "no space left for {output} (it needs up to {} MiB, less where the input has holes); nothing was written",
-            total.div_ceil(MIB)
-        ))
-    } else {
-        e
+    let mib = total.div_ceil(MIB);
+    match code {
+        Some(libc::EFBIG) => e.context(format!(
+            "{output} cannot grow to {mib} MiB: its filesystem (e.g. FAT32: 4 GiB at most) or a file size \
+             limit (ulimit -f) forbids it; nothing was written: choose another -o"
+        )),
+        Some(_) => e.context(format!(
+            "no space left for {output} (it needs up to {mib} MiB, less where the input has holes); \
+             nothing was written: free some space or choose another -o"
+        )),
+        None => e,
     }
 }
 

@@ -193,8 +193,13 @@ pub fn make(
     super::fatfix::fix_dot_entries(file, path, start)
 }
 
+/// fatfs reports a full FAT as an error without an OS error code; a full
+/// host filesystem (ENOSPC from the output file) must keep its code, so
+/// `adapt` can say that the disk, not the ESP, is full.
 fn no_room(e: io::Error, path: &Utf8Path, len: u64, total: u64) -> anyhow::Error {
-    if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("No space") {
+    let fat_full = e.raw_os_error().is_none()
+        && (e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("No space"));
+    if fat_full {
         anyhow::anyhow!(
             "{path}: the files ({total} bytes) do not fit in the {} KiB ESP; choose a larger --esp-size",
             len / 1024

@@ -87,7 +87,7 @@ impl Gpt {
         let entry_size = le32(&header, 84) as usize;
         if my_lba != 1
             || entry_size < 128
-            || entry_size % 128 != 0
+            || !entry_size.is_multiple_of(128)
             || entry_count * entry_size > 1 << 20
         {
             bail!("damaged GPT: implausible header (LBA {my_lba}, {entry_count} entries of {entry_size} bytes)");

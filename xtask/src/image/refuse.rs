@@ -26,7 +26,8 @@ pub fn unsupported(input: &Utf8Path, image: &Image) -> Result<()> {
         let list: Vec<String> = hybrid.iter().map(usize::to_string).collect();
         bail!(
             "{0} has a hybrid MBR (GPT plus MBR partitions {1}): changing both consistently is not \
-             supported. Such images usually boot on UEFI already (see `cargo xtask inspect {0}`)",
+             supported. Such images usually boot on UEFI already (see `cargo xtask inspect {0}`); if this \
+             one does not, make its MBR protective again (gdisk: recovery menu, `n`) and retry",
             input,
             list.join(", ")
         );
@@ -79,7 +80,7 @@ pub fn free_slot(table: &Table, input: &Utf8Path, end: u64) -> Result<usize> {
         Table::Mbr(m) => {
             if end > mbr::max_sectors() {
                 bail!(
-                    "{input}: the new partition would end beyond what an MBR can address (2 TiB)"
+                    "{input}: the new partition would end beyond what an MBR can address (2 TiB); convert the image to GPT"
                 );
             }
             m.first_free_slot().with_context(|| no_free_slot(input, m))
@@ -87,7 +88,8 @@ pub fn free_slot(table: &Table, input: &Utf8Path, end: u64) -> Result<usize> {
         Table::None => unreachable!("refused earlier"),
         Table::Gpt(_, g) => g.first_free_entry().with_context(|| {
             format!(
-                "{input}: the GPT has no room for a new entry (all {} entries are used)",
+                "{input}: the GPT has no room for a new entry (all {} entries are used); free an entry, or \
+                 enlarge the table where there is room before the first partition (`sgdisk --resize-table`)",
                 g.entry_count
             )
         }),
@@ -111,4 +113,3 @@ fn no_free_slot(input: &Utf8Path, m: &mbr::Mbr) -> String {
         used.join(", ")
     )
 }
-

@@ -108,18 +108,25 @@ impl Image {
     }
 }
 
+/// What `adapt-image` and `inspect` take, for "not a disk image" errors.
+/// What to do with a damaged image.
+const DAMAGED: &str = "the image is damaged or truncated: download or copy it again";
+
+const EXPECTED: &str = "expected an isohybrid ISO or a whole-disk image with an MBR or GPT \
+     partition table (e.g. a copy of a USB stick made with dd), not a single partition or an archive";
+
 /// Read the tables of `path`. Errors say what is wrong with the image.
 pub fn probe(file: &File, path: &Utf8Path) -> Result<Image> {
     let len = file.metadata()?.len();
     if len < 4 * SECTOR || len % SECTOR != 0 {
-        bail!("{path} is not a disk image: its size ({len} bytes) is not a whole number of 512-byte sectors");
+        bail!("{path} is not a disk image: its size ({len} bytes) is not a whole number of 512-byte sectors; {EXPECTED}");
     }
     let sector0 = read_at(file, path, 0, SECTOR as usize)?;
     let iso = iso9660::read_volume(file, path, len)?;
     let sectors = len / SECTOR;
     let table = if !mbr::has_signature(&sector0) {
         if iso.is_none() {
-            bail!("{path} is not a disk image: no partition table (no MBR boot signature 0x55 0xAA in sector 0)");
+            bail!("{path} is not a disk image: no partition table (no MBR boot signature 0x55 0xAA in sector 0); {EXPECTED}");
         }
         Table::None
     } else {
@@ -129,10 +136,11 @@ pub fn probe(file: &File, path: &Utf8Path) -> Result<Image> {
         Some(lba) => {
             let offset = lba * CD_SECTOR;
             if offset + CD_SECTOR > len {
-                bail!("{path}: damaged El Torito boot record: its catalog (CD sector {lba}) is beyond the end");
+                bail!("{path}: damaged El Torito boot record: its catalog (CD sector {lba}) is beyond the end; {DAMAGED}");
             }
             let bytes = read_at(file, path, offset, CD_SECTOR as usize)?;
-            let catalog = Catalog::parse(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            let catalog =
+                Catalog::parse(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}; {DAMAGED}"))?;
             Some(ElTorito {
                 offset,
                 bytes,
@@ -151,12 +159,18 @@ pub fn probe(file: &File, path: &Utf8Path) -> Result<Image> {
 }
 
 fn mbr_or_gpt(file: &File, path: &Utf8Path, sector0: &[u8], sectors: u64) -> Result<Table> {
-    let m = Mbr::parse(sector0, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let damaged = |e: anyhow::Error| {
+        anyhow::anyhow!("{path}: {e}; {DAMAGED} (`sfdisk --verify {path}` shows details)")
+    };
+    let m = Mbr::parse(sector0, sectors).map_err(damaged)?;
     if m.used().next().is_none() {
-        bail!("{path}: unknown partition table: sector 0 has a boot signature but no partitions");
+        bail!(
+            "{path}: unknown partition table: sector 0 has a boot signature but no MBR partition \
+             and no GPT; {EXPECTED}"
+        );
     }
     Ok(if m.is_gpt_protective() {
-        let g = Gpt::read(file, path, sectors).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let g = Gpt::read(file, path, sectors).map_err(damaged)?;
         Table::Gpt(m, g)
     } else {
         Table::Mbr(m)

@@ -9,18 +9,22 @@ use camino::Utf8Path;
 /// Files the ESP must hold for gen-kexec to boot.
 pub const REQUIRED: &[&str] = &["EFI/Boot/bootx64.efi", "kexec.sourceme"];
 
+/// What to do about a wrong tarball.
+const PASS: &str = "pass gen-kexec's efi.tar.xz (built by `cargo xtask tarball`) with --tarball";
+
 /// Regular files of the tarball, sorted by path, as (path, bytes).
 pub fn read(path: &Utf8Path) -> Result<Vec<(String, Vec<u8>)>> {
     let file = std::fs::File::open(path).with_context(|| {
-        format!("cannot open the bootloader tarball {path} (build it with `cargo xtask build`, or pass --tarball)")
+        format!("cannot open the bootloader tarball {path} (build it with `cargo xtask tarball`, or pass --tarball)")
     })?;
     let mut archive = tar::Archive::new(xz2::read::XzDecoder::new(file));
     let mut files = Vec::new();
     let entries = archive
         .entries()
-        .with_context(|| format!("{path}: not a .tar.xz archive"))?;
+        .with_context(|| format!("{path}: not a .tar.xz archive; {PASS}"))?;
     for entry in entries {
-        let mut entry = entry.with_context(|| format!("{path}: not a readable .tar.xz archive"))?;
+        let mut entry =
+            entry.with_context(|| format!("{path}: not a readable .tar.xz archive; {PASS}"))?;
         let name = entry.path()?.to_string_lossy().into_owned();
         let name = name
             .trim_start_matches("./")
@@ -52,7 +56,7 @@ pub fn read(path: &Utf8Path) -> Result<Vec<(String, Vec<u8>)>> {
         .collect();
     if !missing.is_empty() {
         bail!(
-            "{path}: the tarball lacks {} (it must hold {}); is it gen-kexec's efi.tar.xz?",
+            "{path}: the tarball lacks {} (it must hold {}); {PASS}",
             missing.join(" and "),
             REQUIRED.join(" and ")
         );

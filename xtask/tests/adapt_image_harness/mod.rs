@@ -101,6 +101,11 @@ fn chmod_readable(p: &Path) {
 /// An isolinux hybrid ISO (xorriso + isohdpfx.bin) with `serial 0` in its
 /// config so SeaBIOS runs show the isolinux prompt on the serial port.
 pub fn hybrid_iso(dir: &Path) -> PathBuf {
+    isolinux_iso(dir, "legacy.iso", true)
+}
+
+/// The same ISO, hybrid (an MBR from isohdpfx.bin) or CD-only.
+pub fn isolinux_iso(dir: &Path, name: &str, hybrid: bool) -> PathBuf {
     let xorriso = need("xorriso", "xorriso");
     let tree = dir.join("iso-tree");
     std::fs::create_dir_all(tree.join("isolinux")).unwrap();
@@ -121,17 +126,13 @@ pub fn hybrid_iso(dir: &Path) -> PathBuf {
     )
     .unwrap();
     std::fs::write(tree.join("isolinux/vmlinuz"), payload(300_000)).unwrap();
-    let iso = dir.join("legacy.iso");
-    let out = Command::new(xorriso)
-        .args([
-            "-as",
-            "mkisofs",
-            "-quiet",
-            "-V",
-            "GENKEXEC_TEST",
-            "-isohybrid-mbr",
-            need_file(ISOHDPFX, "isolinux"),
-        ])
+    let iso = dir.join(name);
+    let mut cmd = Command::new(xorriso);
+    cmd.args(["-as", "mkisofs", "-quiet", "-V", "GENKEXEC_TEST"]);
+    if hybrid {
+        cmd.args(["-isohybrid-mbr", need_file(ISOHDPFX, "isolinux")]);
+    }
+    let out = cmd
         .args([
             "-c",
             "isolinux/boot.cat",
