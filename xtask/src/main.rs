@@ -2,6 +2,7 @@
 //! lives in a module of its own and this file only dispatches.
 
 mod bootloader;
+mod bump;
 mod e2e;
 mod extract;
 mod fetch;
@@ -14,7 +15,9 @@ mod kconfig;
 mod lock;
 mod plan;
 mod recipes;
+mod release;
 mod repro;
+mod sbom;
 mod stamp;
 mod tarball;
 mod testsuite;
@@ -66,6 +69,10 @@ enum Command {
     ReproCheck(repro::Args),
     /// Run every test: cargo test, then the QEMU end-to-end boots (what CI runs).
     Test(testsuite::Args),
+    /// Move a component of sources.lock to a new upstream version, verified by its signature.
+    Bump(bump::Args),
+    /// Build and collect a release into dist/: tarball, EFI file, manifest, SBOM, SHA256SUMS(.asc).
+    Release(release::Args),
 }
 
 fn main() -> Result<()> {
@@ -85,5 +92,7 @@ fn main() -> Result<()> {
         Command::Tarball(args) => tarball::run(&ws, &args),
         Command::ReproCheck(args) => repro::run(&ws, &args),
         Command::Test(args) => testsuite::run(&ws, &args),
+        Command::Bump(args) => bump::run(&ws, &args),
+        Command::Release(args) => release::run(&ws, &args),
     }
 }

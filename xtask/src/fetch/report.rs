@@ -24,6 +24,9 @@ pub struct Row {
     /// "ok", "FAILED", "missing", or "not pinned" (verified by signature).
     pub sha256: String,
     pub signature: String,
+    /// The pinned certificate whose signature verified (`cargo xtask bump`
+    /// records it as the sha256's provenance).
+    pub signer: Option<String>,
     pub fetched: Option<Fetched>,
     /// Set when the lock pins no sha256 and the signature vouched instead.
     pub unpinned: bool,
@@ -51,6 +54,10 @@ impl Row {
                 "not pinned"
             }
             .to_owned(),
+            signer: match &sig {
+                SigStatus::Ok(fpr) => Some(fpr.clone()),
+                _ => None,
+            },
             signature: match &sig {
                 SigStatus::Ok(fpr) => format!("ok ({fpr})"),
                 SigStatus::None => "none".to_owned(),
@@ -73,6 +80,7 @@ impl Row {
             origin: "-".to_owned(),
             sha256: "FAILED".to_owned(),
             signature: "-".to_owned(),
+            signer: None,
             fetched: None,
             unpinned: false,
         }

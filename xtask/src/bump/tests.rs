@@ -1,0 +1,387 @@
+//! `bump` against a real HTTP server on 127.0.0.1 (tiny_http) serving a
+//! made-up kernel.org-style release: `linux-X.Y.Z.tar.xz` and a `.tar.sign`
+//! over the uncompressed tar, by a key generated here and pinned in the
+//! test's own sources.lock.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+use sequoia_openpgp::serialize::SerializeInto;
+use sequoia_openpgp::Cert;
+
+use super::*;
+use crate::release::tests::{generated_key, sign_with};
+
+type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+/// Serves `files` by URL path, 404 for anything else.
+fn serve() -> (String, Files) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let files: Files = Arc::default();
+    let served = files.clone();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let body = served.lock().unwrap().get(req.url()).cloned();
+            let _ = match body {
+                Some(b) => req.respond(tiny_http::Response::from_data(b)),
+                None => req.respond(tiny_http::Response::empty(404)),
+            };
+        }
+    });
+    (base, files)
+}
+
+/// A made-up kernel release: (tar, tar.xz).
+fn kernel_release(version: &str, makefile: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        (format!("linux-{version}/Makefile"), makefile.as_bytes()),
+        (
+            format!("linux-{version}/README"),
+            b"Linux kernel\n".as_slice(),
+        ),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let mut e = xz2::write::XzEncoder::new(Vec::new(), 6);
+    e.write_all(&tar).unwrap();
+    (tar, e.finish().unwrap())
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: Utf8PathBuf,
+    cache: Utf8PathBuf,
+    base: String,
+    files: Files,
+    key: Cert,
+}
+
+const KEXEC_OLD: &[u8] = b"kexec-tools 2.0.1 tarball";
+
+impl Fixture {
+    /// A workspace whose lock has a Debian-style linux 6.1.1 alternative
+    /// (sha256 only), a kernel.org one (signature only, pinned to the
+    /// generated key) and an unsigned kexec-tools.
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(tmp.path().to_owned()).unwrap();
+        let (root, cache) = (dir.join("root"), dir.join("cache"));
+        std::fs::create_dir_all(root.join("keys")).unwrap();
+        let key = generated_key("stable signer <stable@invalid>");
+        std::fs::write(
+            root.join("keys/stable.asc"),
+            key.armored().to_vec().unwrap(),
+        )
+        .unwrap();
+        let (base, files) = serve();
+        let f = Fixture {
+            _tmp: tmp,
+            root,
+            cache,
+            base,
+            files,
+            key,
+        };
+        std::fs::write(f.lock_path(), f.lock_text()).unwrap();
+        f
+    }
+
+    fn lock_path(&self) -> Utf8PathBuf {
+        self.root.join(LOCK_FILE)
+    }
+
+    fn lock_text(&self) -> String {
+        let (base, fpr) = (&self.base, self.key.fingerprint().to_hex());
+        let kexec = crate::stamp::sha256_bytes(KEXEC_OLD);
+        format!(
+            r#"# a test lock
+schema = 1
+source_date_epoch = 1735689600
+
+[component.kexec-tools]
+version = "2.0.1"
+license = "GPL-2.0-only"
+dir = "kexec-tools-2.0.1"
+
+[[component.kexec-tools.source]]
+file = "kexec-tools-2.0.1.tar.xz"
+sha256 = "{kexec}"
+sha256_origin = "a test"
+urls = ["{base}/kexec/kexec-tools-2.0.1.tar.xz"]
+
+[component.linux]
+version = "6.1.1" # LTS
+license = "GPL-2.0-only"
+dir = "linux-6.1.1"
+
+# Debian's repack of v6.1.1.
+[[component.linux.source]]
+file = "linux_6.1.1.orig.tar.xz"
+sha256 = "{zero}"
+sha256_origin = "a test"
+urls = ["{base}/debian/linux_6.1.1.orig.tar.xz"]
+debian = "linux=6.1.1-1"
+
+# kernel.org's tarball, signed over the uncompressed tar.
+[[component.linux.source]]
+file = "linux-6.1.1.tar.xz"
+urls = ["{base}/pub/v6.x/linux-6.1.1.tar.xz"]
+
+[component.linux.source.signature]
+file = "linux-6.1.1.tar.sign"
+urls = ["{base}/pub/v6.x/linux-6.1.1.tar.sign"]
+covers = "uncompressed-tar"
+keyring = "keys/stable.asc"
+signers = [
+  "{fpr}", # the test's stable signer
+]
+"#,
+            zero = "0".repeat(64)
+        )
+    }
+
+    fn put(&self, path: &str, bytes: Vec<u8>) {
+        self.files.lock().unwrap().insert(path.to_owned(), bytes);
+    }
+
+    /// Serve linux `version`: the tarball and `sig` (over what the caller chose).
+    fn publish(&self, version: &str, xz: Vec<u8>, sig: Vec<u8>) {
+        self.put(&format!("/pub/v6.x/linux-{version}.tar.xz"), xz);
+        self.put(&format!("/pub/v6.x/linux-{version}.tar.sign"), sig);
+    }
+
+    fn bump(
+        &self,
+        name: &str,
+        version: &str,
+        allow_unsigned: bool,
+        dry_run: bool,
+    ) -> Result<Outcome> {
+        let env = Env {
+            root: &self.root,
+            cache: &self.cache,
+            mirrors: &[],
+            tune: |ctx| {
+                ctx.http.attempts = 1;
+                ctx.http.backoff = Duration::from_millis(1);
+                ctx.http.connect_timeout = Duration::from_secs(5);
+                ctx.http.read_timeout = Duration::from_secs(5);
+            },
+        };
+        bump(&env, name, version, allow_unsigned, dry_run)
+    }
+
+    fn cache_files(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(&self.cache) else {
+            return Vec::new();
+        };
+        let mut v: Vec<String> = rd
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The refusal leaves the lock byte-for-byte and the cache as they were.
+    fn assert_untouched(&self, before: &[u8]) {
+        assert_eq!(
+            std::fs::read(self.lock_path()).unwrap(),
+            before,
+            "lock changed"
+        );
+        assert_eq!(self.cache_files(), Vec::<String>::new(), "cache changed");
+    }
+}
+
+#[test]
+fn a_signed_kernel_release_is_verified_and_the_entry_rewritten() {
+    let f = Fixture::new();
+    let (tar, xz) = kernel_release("6.1.2", "VERSION = 6\n");
+    f.publish("6.1.2", xz.clone(), sign_with(&f.key, &tar));
+    let before = f.lock_text();
+
+    let o = f.bump("linux", "6.1.2", false, false).unwrap();
+    let sha = crate::stamp::sha256_bytes(&xz);
+    let fpr = f.key.fingerprint().to_hex();
+    assert_eq!(
+        (o.old_version.as_str(), o.new_version.as_str()),
+        ("6.1.1", "6.1.2")
+    );
+    assert_eq!(o.pins.len(), 1);
+    assert_eq!(o.pins[0].new.sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(o.dropped.len(), 1, "the unsigned Debian repack goes");
+    assert!(o.written);
+
+    // Exactly this entry changed, comments kept, the rest byte-for-byte.
+    let expected = before
+        .replace("version = \"6.1.1\" # LTS", "version = \"6.1.2\" # LTS")
+        .replace("dir = \"linux-6.1.1\"", "dir = \"linux-6.1.2\"")
+        .replace(
+            &format!(
+                "# Debian's repack of v6.1.1.\n[[component.linux.source]]\n\
+                 file = \"linux_6.1.1.orig.tar.xz\"\nsha256 = \"{}\"\nsha256_origin = \"a test\"\n\
+                 urls = [\"{}/debian/linux_6.1.1.orig.tar.xz\"]\ndebian = \"linux=6.1.1-1\"\n\n",
+                "0".repeat(64),
+                f.base
+            ),
+            "",
+        )
+        .replace(
+            "file = \"linux-6.1.1.tar.xz\"\n",
+            &format!(
+                "file = \"linux-6.1.2.tar.xz\"\nsha256 = \"{sha}\"\nsha256_origin = \"computed by \
+                 `cargo xtask bump` after verifying the OpenPGP signature linux-6.1.2.tar.sign \
+                 (over the uncompressed tar) by {fpr}\"\n"
+            ),
+        )
+        .replace("/pub/v6.x/linux-6.1.1.tar.", "/pub/v6.x/linux-6.1.2.tar.")
+        .replace(
+            "file = \"linux-6.1.1.tar.sign\"",
+            "file = \"linux-6.1.2.tar.sign\"",
+        );
+    assert_ne!(expected, before);
+    assert_eq!(std::fs::read_to_string(f.lock_path()).unwrap(), expected);
+    assert_eq!(
+        f.cache_files(),
+        ["linux-6.1.2.tar.sign", "linux-6.1.2.tar.xz"]
+    );
+
+    // The new lock is what `fetch` now uses: pinned by sha256 and signature.
+    let lock = Lock::load(&f.lock_path()).unwrap();
+    let ctx = Ctx::with(&f.root, &f.cache, &[], Mode::Verify).unwrap();
+    let row = ctx
+        .fetch_component("linux", lock.get("linux").unwrap())
+        .unwrap();
+    assert_eq!(row.sha256, "ok");
+    assert_eq!(row.signer.as_deref(), Some(fpr.as_str()));
+}
+
+#[test]
+fn a_signature_by_another_key_is_refused_and_nothing_changes() {
+    let f = Fixture::new();
+    let (tar, xz) = kernel_release("6.1.2", "VERSION = 6\n");
+    let stranger = generated_key("not pinned <stranger@invalid>");
+    f.publish("6.1.2", xz, sign_with(&stranger, &tar));
+    let before = std::fs::read(f.lock_path()).unwrap();
+    let err = format!("{:#}", f.bump("linux", "6.1.2", false, false).unwrap_err());
+    assert!(err.contains("refusing to bump linux to 6.1.2"), "{err}");
+    assert!(err.contains("not a pinned signer"), "{err}");
+    f.assert_untouched(&before);
+}
+
+#[test]
+fn a_tampered_tarball_is_refused_and_nothing_changes() {
+    let f = Fixture::new();
+    let (tar, _) = kernel_release("6.1.2", "VERSION = 6\n");
+    let (_, tampered) = kernel_release("6.1.2", "VERSION = 6\n# backdoor\n");
+    f.publish("6.1.2", tampered, sign_with(&f.key, &tar));
+    let before = std::fs::read(f.lock_path()).unwrap();
+    let err = format!("{:#}", f.bump("linux", "6.1.2", false, true).unwrap_err());
+    assert!(err.contains("bad signature"), "{err}");
+    f.assert_untouched(&before);
+    // Also without --dry-run.
+    let err = format!("{:#}", f.bump("linux", "6.1.2", false, false).unwrap_err());
+    assert!(err.contains("bad signature"), "{err}");
+    f.assert_untouched(&before);
+}
+
+#[test]
+fn dry_run_verifies_and_prints_but_writes_nothing() {
+    let f = Fixture::new();
+    let (tar, xz) = kernel_release("6.1.2", "VERSION = 6\n");
+    f.publish("6.1.2", xz.clone(), sign_with(&f.key, &tar));
+    let before = std::fs::read(f.lock_path()).unwrap();
+    let o = f.bump("linux", "6.1.2", false, true).unwrap();
+    assert!(!o.written);
+    assert_eq!(
+        o.pins[0].new.sha256.as_deref(),
+        Some(crate::stamp::sha256_bytes(&xz).as_str())
+    );
+    f.assert_untouched(&before);
+}
+
+#[test]
+fn offline_or_missing_release_is_a_clear_error_and_nothing_changes() {
+    let f = Fixture::new();
+    let before = std::fs::read(f.lock_path()).unwrap();
+    // Nothing published: 404.
+    let err = format!("{:#}", f.bump("linux", "6.1.3", false, false).unwrap_err());
+    assert!(
+        err.contains("cannot get linux-6.1.3.tar.xz") && err.contains("Nothing was changed"),
+        "{err}"
+    );
+    f.assert_untouched(&before);
+
+    // No server at all (a port nobody listens on).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let offline = f
+        .lock_text()
+        .replace(&f.base, &format!("http://127.0.0.1:{port}"));
+    std::fs::write(f.lock_path(), &offline).unwrap();
+    let err = format!("{:#}", f.bump("linux", "6.1.2", false, false).unwrap_err());
+    assert!(err.contains("Check the network"), "{err}");
+    assert_eq!(std::fs::read_to_string(f.lock_path()).unwrap(), offline);
+    assert_eq!(f.cache_files(), Vec::<String>::new());
+}
+
+#[test]
+fn an_unsigned_component_needs_allow_unsigned_and_says_trust_on_first_use() {
+    let f = Fixture::new();
+    let new = b"kexec-tools 2.0.2 tarball".to_vec();
+    f.put("/kexec/kexec-tools-2.0.2.tar.xz", new.clone());
+    let before = std::fs::read(f.lock_path()).unwrap();
+    let err = format!(
+        "{:#}",
+        f.bump("kexec-tools", "2.0.2", false, false).unwrap_err()
+    );
+    assert!(err.contains("--allow-unsigned"), "{err}");
+    f.assert_untouched(&before);
+
+    let o = f.bump("kexec-tools", "2.0.2", true, false).unwrap();
+    assert_eq!(o.pins[0].how, "trust on first use (no signature)");
+    let lock = Lock::load(&f.lock_path()).unwrap();
+    let src = &lock.get("kexec-tools").unwrap().source[0];
+    assert_eq!(
+        src.sha256.as_deref(),
+        Some(crate::stamp::sha256_bytes(&new).as_str())
+    );
+    let origin = src.sha256_origin.as_deref().unwrap();
+    assert!(
+        origin.starts_with("trust on first use: downloaded from http://127.0.0.1:"),
+        "{origin}"
+    );
+    // The other component is untouched.
+    let old = Lock::parse(std::str::from_utf8(&before).unwrap()).unwrap();
+    assert_eq!(
+        format!("{:?}", lock.get("linux").unwrap()),
+        format!("{:?}", old.get("linux").unwrap())
+    );
+}
+
+#[test]
+fn the_staging_folder_never_survives() {
+    let f = Fixture::new();
+    let (tar, xz) = kernel_release("6.1.2", "VERSION = 6\n");
+    f.publish("6.1.2", xz, sign_with(&f.key, &tar));
+    f.bump("linux", "6.1.2", false, false).unwrap();
+    let leftovers: Vec<String> = std::fs::read_dir(&f.cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".bump-") || n.ends_with(".partial"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+}
