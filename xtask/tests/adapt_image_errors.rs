@@ -154,6 +154,16 @@ fn bad_inputs_are_refused_with_a_clear_message() {
     );
     refused(&four, &tarball, &[], "no free primary slot in the MBR");
 
+    // A sparse 2 TiB disk: no room left for an MBR partition after it.
+    let huge = sfdisk_disk(d, "huge.img", 2 << 40, "label: dos\n,,L\n");
+    refused(
+        &huge,
+        &tarball,
+        &[],
+        "the new partition would end beyond what an MBR can address (2 TiB); convert the image to GPT",
+    );
+    std::fs::remove_file(&huge).unwrap();
+
     let full_gpt = sfdisk_disk(
         d,
         "full-gpt.img",

@@ -224,7 +224,8 @@ fn source_id() -> String {
 /// Several worktrees share one CARGO_TARGET_DIR here, so `debug/xtask`
 /// may be another worktree's build by the time the tests run. A build is
 /// right when `inspect --source-id` matches the hash of src/image/*.rs:
-/// `debug/xtask`, else the newest such build in `debug/deps`.
+/// `debug/xtask`, else the newest such build in `debug/deps`, else
+/// `debug/xtask` built again by `cargo build`.
 pub fn xtask_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -251,9 +252,22 @@ pub fn xtask_bin() -> &'static Path {
         let chosen = std::iter::once(official.clone())
             .chain(builds.into_iter().rev().map(|(_, p)| p))
             .find(|p| matches(p))
+            .or_else(|| {
+                // Rebuild it once: cargo does not lock the target directory
+                // while tests run, so this cannot wait on our own cargo.
+                let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let built = Command::new(cargo)
+                    .args(["build", "--quiet", "--package", "xtask", "--bin", "xtask"])
+                    .current_dir(root)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                (built && matches(&official)).then(|| official.clone())
+            })
             .unwrap_or_else(|| {
                 panic!(
-                    "{} is not a build of these sources (another worktree built it since: shared CARGO_TARGET_DIR); run the tests again",
+                    "{} is not a build of these sources, even after rebuilding it (another worktree \
+                     sharing CARGO_TARGET_DIR keeps building it); run the tests again",
                     official.display()
                 )
             });
