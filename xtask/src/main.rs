@@ -3,6 +3,7 @@
 
 mod bootloader;
 mod bump;
+mod cilint;
 mod e2e;
 mod extract;
 mod fetch;
@@ -73,6 +74,8 @@ enum Command {
     Bump(bump::Args),
     /// Build and collect a release into dist/: tarball, EFI file, manifest, SBOM, SHA256SUMS(.asc).
     Release(release::Args),
+    /// Lint .github/workflows/ with actionlint and GitHub's workflow schema (whichever is installed).
+    LintCi,
 }
 
 fn main() -> Result<()> {
@@ -94,5 +97,6 @@ fn main() -> Result<()> {
         Command::Test(args) => testsuite::run(&ws, &args),
         Command::Bump(args) => bump::run(&ws, &args),
         Command::Release(args) => release::run(&ws, &args),
+        Command::LintCi => cilint::run(&ws),
     }
 }
