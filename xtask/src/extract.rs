@@ -3,17 +3,23 @@
 //! `unpack` reads a `.tar`, `.tar.gz`, `.tar.bz2` or `.tar.xz` (recognised by
 //! its magic bytes, not its name), strips the single top-level directory and
 //! writes the tree into `DEST.partial`, renamed to `DEST` only once every
-//! entry is out. It refuses anything that could write outside the tree or
-//! create something other than files, directories and links: absolute paths,
-//! `..`, symbolic links whose target leaves the tree (or climbs after
-//! descending), hard links to anything but a file already extracted, writes
-//! through a symbolic link, device nodes and fifos. Ownership is never set;
-//! modes are normalised to 0755/0644 whatever the umask; files keep the
-//! archive's mtime, so the same tarball always gives the same tree.
+//! entry is out and the archive's bytes turned out to have the expected
+//! sha256. The hash is taken over the very bytes that were unpacked, while
+//! unpacking (no second read, no window for the file to change between the
+//! check and the use): whatever an earlier quick check trusted, a tree is
+//! only ever made from the pinned tarball.
+//!
+//! It refuses anything that could write outside the tree or create something
+//! other than files, directories and links: absolute paths, `..`, symbolic
+//! links whose target leaves the tree (or climbs after descending), hard
+//! links to anything but a file already extracted, writes through a symbolic
+//! link, device nodes and fifos. Ownership is never set; modes are normalised
+//! to 0755/0644 whatever the umask; files keep the archive's mtime, so the
+//! same tarball always gives the same tree.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Component;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -21,36 +27,25 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
+use sha2::{Digest, Sha256};
 use tar::EntryType;
 
 use crate::fsutil;
 
-/// Unpack `archive` into `dest` (replaced if it exists), stripping the
-/// archive's single top-level directory.
-pub fn unpack(archive: &Utf8Path, dest: &Utf8Path) -> Result<()> {
+/// Unpack `archive`, whose sha256 must be `sha256` (lower-case hex), into
+/// `dest` (replaced if it exists), stripping the archive's single top-level
+/// directory. On any error, a wrong sha256 included, `dest` is left as it
+/// was and nothing else remains.
+pub fn unpack(archive: &Utf8Path, sha256: &str, dest: &Utf8Path) -> Result<()> {
     let partial = fsutil::partial_path(dest);
     fsutil::remove_dir_all_if_exists(&partial)?;
-    let result = unpack_into(archive, &partial);
+    let result = unpack_into(archive, sha256, &partial);
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e.context(format!("cannot unpack {archive} into {dest}")));
     }
     fsutil::remove_dir_all_if_exists(dest)?;
     fsutil::rename(&partial, dest)
-}
-
-/// The decompressing reader for `archive`, chosen by its magic bytes.
-pub fn open_decompressed(archive: &Utf8Path) -> Result<Box<dyn Read + Send + Sync>> {
-    let file = File::open(archive).with_context(|| format!("cannot open {archive}"))?;
-    let mut input = BufReader::with_capacity(1 << 20, file);
-    let magic = {
-        use std::io::BufRead;
-        input
-            .fill_buf()
-            .with_context(|| format!("cannot read {archive}"))?
-            .to_vec()
-    };
-    Ok(decompressor(&magic, input))
 }
 
 /// Wrap `input` in the decoder its first bytes (`magic`) call for.
@@ -69,21 +64,26 @@ pub fn decompressor<'a, R: Read + Send + Sync + 'a>(
     }
 }
 
-fn unpack_into(archive: &Utf8Path, root: &Utf8Path) -> Result<()> {
+fn unpack_into(archive: &Utf8Path, sha256: &str, root: &Utf8Path) -> Result<()> {
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {root}"))?;
     set_mode(root, 0o755)?;
-    let input = open_decompressed(archive)?;
+    let file = File::open(archive).with_context(|| format!("cannot open {archive}"))?;
+    let mut raw = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+    };
     let mut state = State {
         root,
         top: None,
         symlinks: HashSet::new(),
         dirs: Vec::new(),
     };
-    // Decompress on a second thread while this one writes files: the
-    // kernel's 1.5 GB of tar take half the time on two cores.
+    // Decompress (and hash) on a second thread while this one writes files:
+    // the kernel's 1.5 GB of tar take half the time on two cores.
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel(16);
-        scope.spawn(move || decompress_into(input, tx));
+        let raw = &mut raw;
+        scope.spawn(move || read_all(raw, tx));
         let mut tar = tar::Archive::new(ChannelReader {
             rx,
             chunk: Vec::new(),
@@ -101,6 +101,16 @@ fn unpack_into(archive: &Utf8Path, root: &Utf8Path) -> Result<()> {
         }
         Ok(())
     })?;
+    let actual = hex::encode(raw.hasher.finalize());
+    if actual != sha256 {
+        bail!(
+            "sha256 mismatch for {archive}\n  expected {sha256}\n  actual   {actual}\n  \
+             likely cause: the file changed after `cargo xtask fetch` verified it (its quick \
+             check trusts a file whose inode, size, mtime and ctime are unchanged). Nothing was \
+             unpacked. Run `cargo xtask verify`, which rehashes every source and deletes a bad \
+             one from the download cache, then `cargo xtask fetch`."
+        );
+    }
     if state.top.is_none() {
         bail!("{archive}: the archive is empty");
     }
@@ -113,9 +123,43 @@ fn unpack_into(archive: &Utf8Path, root: &Utf8Path) -> Result<()> {
     Ok(())
 }
 
+/// A reader that hashes everything read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The second thread: decompress `raw` into `tx`, then read what is left
+/// of it (past the tar's end-of-archive blocks, or after the receiver gave
+/// up) so that the hash covers the whole file.
+fn read_all<R: Read + Send + Sync>(raw: &mut Hashing<R>, tx: SyncSender<io::Result<Vec<u8>>>) {
+    {
+        let mut input = BufReader::with_capacity(1 << 20, &mut *raw);
+        let magic = match input.fill_buf() {
+            Ok(m) => m.to_vec(),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        decompress_into(decompressor(&magic, input), &tx);
+    }
+    if let Err(e) = io::copy(raw, &mut io::sink()) {
+        let _ = tx.send(Err(e));
+    }
+}
+
 /// Read `input` in 1 MiB chunks into `tx` until the end, an error, or the
 /// receiver hanging up.
-fn decompress_into(mut input: Box<dyn Read + Send + Sync>, tx: SyncSender<io::Result<Vec<u8>>>) {
+fn decompress_into(mut input: impl Read, tx: &SyncSender<io::Result<Vec<u8>>>) {
     loop {
         let mut chunk = vec![0u8; 1 << 20];
         let mut filled = 0;

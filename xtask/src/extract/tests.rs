@@ -7,7 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 use camino::{Utf8Path, Utf8PathBuf};
 use tar::{EntryType, Header};
 
-use super::unpack;
+/// `super::unpack` with the archive's own sha256: the structure tests.
+fn unpack(archive: &Utf8Path, dest: &Utf8Path) -> anyhow::Result<()> {
+    super::unpack(archive, &crate::stamp::sha256_file(archive)?, dest)
+}
 
 /// One tar entry, written with raw header fields so that even names the
 /// `tar` crate's builder refuses (`..`, absolute) can be crafted.
@@ -297,4 +300,45 @@ fn refuses_garbage() {
     let err = format!("{:#}", unpack(&archive, &dir.join("out")).unwrap_err());
     assert!(err.contains("junk.tar.xz"), "{err}");
     assert!(!dir.join("out").exists() && !dir.join("out.partial").exists());
+}
+
+#[test]
+fn refuses_an_archive_that_is_not_the_expected_bytes() {
+    let (_t, dir) = tmp();
+    let archive = write(&dir, "pkg-1.0.tar.gz", &compressed("gz", &good()));
+    let actual = crate::stamp::sha256_file(&archive).unwrap();
+    let expected = crate::stamp::sha256_bytes(b"the pinned tarball");
+    let dest = dir.join("out");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::fs::write(dest.join("earlier"), b"kept").unwrap();
+    let err = format!(
+        "{:#}",
+        super::unpack(&archive, &expected, &dest).unwrap_err()
+    );
+    assert!(err.contains("sha256 mismatch for"), "{err}");
+    assert!(err.contains("pkg-1.0.tar.gz"), "names the file: {err}");
+    assert!(err.contains(&format!("expected {expected}")), "{err}");
+    assert!(err.contains(&format!("actual   {actual}")), "{err}");
+    assert!(err.contains("cargo xtask verify"), "says what to do: {err}");
+    assert!(!dir.join("out.partial").exists(), "no .partial left");
+    assert_eq!(
+        std::fs::read(dest.join("earlier")).unwrap(),
+        b"kept",
+        "the destination is left as it was"
+    );
+}
+
+#[test]
+fn the_sha256_covers_bytes_after_the_end_of_the_tar() {
+    let (_t, dir) = tmp();
+    let tar = good();
+    let mut appended = tar.clone();
+    appended.extend_from_slice(&[0xa5; 100_000]);
+    let archive = write(&dir, "pkg.tar", &appended);
+    let dest = dir.join("out");
+    let err = super::unpack(&archive, &crate::stamp::sha256_bytes(&tar), &dest).unwrap_err();
+    assert!(format!("{err:#}").contains("sha256 mismatch"), "{err:#}");
+    assert!(!dest.exists());
+    super::unpack(&archive, &crate::stamp::sha256_bytes(&appended), &dest).unwrap();
+    assert!(dest.join("README").is_file());
 }

@@ -13,6 +13,40 @@ use crate::fsutil;
 use crate::lock::{Component, Source};
 use crate::ws::Ws;
 
+/// What a file must hash to, and where that pin comes from (shown when a
+/// file does not match, so a human can judge whether the lock is wrong).
+#[derive(Debug, Clone, Copy)]
+pub struct Pin<'a> {
+    pub sha256: &'a str,
+    pub provenance: Option<&'a str>,
+}
+
+impl<'a> Pin<'a> {
+    /// The pin of a source alternative, if the lock has one.
+    pub fn of(src: &'a Source) -> Option<Pin<'a>> {
+        Some(Pin {
+            sha256: src.sha256.as_deref()?,
+            provenance: src.sha256_origin.as_deref(),
+        })
+    }
+
+    /// A bare sha256 (a signature file's).
+    pub fn sha256(sha256: Option<&'a str>) -> Option<Pin<'a>> {
+        Some(Pin {
+            sha256: sha256?,
+            provenance: None,
+        })
+    }
+}
+
+/// Whether a sha256 was computed now or remembered from an earlier run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashed {
+    Now,
+    /// From the record: the file is unchanged since (see `record`).
+    Earlier,
+}
+
 /// Why a source alternative cannot be had: not an error by itself, the
 /// next alternative may do.
 #[derive(Debug)]
@@ -118,6 +152,7 @@ impl<'a> Ctx<'a> {
             path,
             sha256: got.sha256,
             origin: got.origin,
+            hashed: Hashed::Now,
         };
         Ok(Ok(Row::found(comp, src, index, found, sig)))
     }
@@ -126,7 +161,7 @@ impl<'a> Ctx<'a> {
     fn obtain(&self, src: &Source) -> Result<Result<http::Downloaded, Missing>> {
         let mut failures = vec!["not in the cache or a mirror".to_owned()];
         if !src.urls.is_empty() {
-            match http::download(self, &src.file, &src.urls, src.sha256.as_deref()) {
+            match http::download(self, &src.file, &src.urls, Pin::of(src)) {
                 Ok(got) => return Ok(Ok(got)),
                 Err(f) => failures.extend(f),
             }
@@ -170,7 +205,12 @@ impl<'a> Ctx<'a> {
         let online = self.mode == Mode::Fetch
             && (src.sha256.is_none() || data.as_str().ends_with(".partial"));
         if sig_file.is_none() && online && !sig.urls.is_empty() {
-            match http::download(self, &sig.file, &sig.urls, sig.sha256.as_deref()) {
+            match http::download(
+                self,
+                &sig.file,
+                &sig.urls,
+                Pin::sha256(sig.sha256.as_deref()),
+            ) {
                 Ok(got) => {
                     let path = self.cache.join(&sig.file);
                     fsutil::rename(&got.partial, &path)?;
@@ -178,6 +218,7 @@ impl<'a> Ctx<'a> {
                         path,
                         sha256: got.sha256,
                         origin: got.origin,
+                        hashed: Hashed::Now,
                     });
                 }
                 Err(f) => failures = f,
@@ -234,33 +275,32 @@ impl<'a> Ctx<'a> {
 
     /// The sha256 of `path`, from the record when the file is unchanged
     /// (fetch mode), else computed and remembered.
-    pub fn sha256(&self, path: &Utf8Path) -> Result<String> {
+    pub fn sha256(&self, path: &Utf8Path) -> Result<(String, Hashed)> {
         let id = FileId::of(path)?;
         if self.mode == Mode::Fetch {
             if let Some(sha) = self.record.borrow().sha256(path, id) {
-                return Ok(sha.to_owned());
+                return Ok((sha.to_owned(), Hashed::Earlier));
             }
         }
         let sha = crate::stamp::sha256_file(path)?;
         self.record.borrow_mut().remember_sha256(path, id, &sha);
-        Ok(sha)
+        Ok((sha, Hashed::Now))
     }
 
-    /// Remove a bad file from the cache (never from a mirror).
-    pub fn delete_from_cache(&self, path: &Utf8Path) -> Result<()> {
-        assert!(path.starts_with(self.cache), "{path} is not in the cache");
+    /// A file that does not match its pin: forget its hash, and delete it
+    /// if it is in the cache (a mirror is read-only: left alone).
+    pub fn reject(&self, path: &Utf8Path, origin: &Origin) -> Result<()> {
         self.record.borrow_mut().forget(path);
+        if *origin != Origin::Cache {
+            return Ok(());
+        }
+        assert!(path.starts_with(self.cache), "{path} is not in the cache");
         std::fs::remove_file(path).with_context(|| format!("cannot delete the bad file {path}"))
     }
 }
 
 /// The error for a file whose sha256 is not the pinned one.
-pub fn mismatch_error(
-    path: &Utf8Path,
-    expected: &str,
-    actual: &str,
-    origin: &Origin,
-) -> anyhow::Error {
+pub fn mismatch_error(path: &Utf8Path, pin: Pin, actual: &str, origin: &Origin) -> anyhow::Error {
     let cause = match origin {
         Origin::Cache => "the cached file was damaged or replaced after it was verified, or \
                           sources.lock is out of date. It has been deleted: run `cargo xtask fetch` again."
@@ -278,7 +318,12 @@ pub fn mismatch_error(
              are out of date."
         ),
     };
+    let from = match pin.provenance {
+        Some(p) => format!("sources.lock; pinned from: {p}"),
+        None => "sources.lock".to_owned(),
+    };
     anyhow::anyhow!(
-        "sha256 mismatch for {path}\n  expected {expected} (sources.lock)\n  actual   {actual}\n  likely cause: {cause}"
+        "sha256 mismatch for {path}\n  expected {} ({from})\n  actual   {actual}\n  likely cause: {cause}",
+        pin.sha256
     )
 }

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
+use super::ctx::Pin;
 use super::{mismatch_error, Ctx, Origin};
 use crate::fsutil;
 
@@ -66,7 +67,7 @@ pub fn download(
     ctx: &Ctx,
     file: &str,
     urls: &[String],
-    sha256: Option<&str>,
+    pin: Option<Pin>,
 ) -> Result<Downloaded, Vec<String>> {
     let partial = fsutil::partial_path(&ctx.cache.join(file));
     let mut failures = Vec::new();
@@ -86,11 +87,10 @@ pub fn download(
             let outcome = get(&client, url, &partial).and_then(|()| {
                 let actual = crate::stamp::sha256_file(&partial)
                     .map_err(|e| Failure::Permanent(format!("{e:#}")))?;
-                match sha256 {
-                    Some(expected) if expected != actual => {
+                match pin {
+                    Some(pin) if pin.sha256 != actual => {
                         let _ = std::fs::remove_file(&partial);
-                        let e =
-                            mismatch_error(&partial, expected, &actual, &Origin::Url(url.clone()));
+                        let e = mismatch_error(&partial, pin, &actual, &Origin::Url(url.clone()));
                         if resumed && !fresh_retry_done {
                             fresh_retry_done = true;
                             Err(Failure::Transient(format!(

@@ -5,6 +5,7 @@
 use anyhow::{bail, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
+use super::ctx::{Hashed, Pin};
 use super::{mismatch_error, Ctx, Origin};
 use crate::lock::Source;
 
@@ -14,6 +15,7 @@ pub struct Located {
     pub path: Utf8PathBuf,
     pub sha256: String,
     pub origin: Origin,
+    pub hashed: Hashed,
 }
 
 /// Look for `src` in the cache and the mirrors. A file under the expected
@@ -27,14 +29,12 @@ pub fn find(ctx: &Ctx, src: &Source) -> Result<Option<Located>> {
             if !path.is_file() {
                 continue;
             }
-            let sha256 = ctx.sha256(&path)?;
-            match &src.sha256 {
-                Some(expected) if *expected == sha256 => {}
-                Some(expected) if k == 0 => {
-                    if origin == Origin::Cache {
-                        ctx.delete_from_cache(&path)?;
-                    }
-                    return Err(mismatch_error(&path, expected, &sha256, &origin));
+            let (sha256, hashed) = ctx.sha256(&path)?;
+            match Pin::of(src) {
+                Some(pin) if pin.sha256 == sha256 => {}
+                Some(pin) if k == 0 => {
+                    ctx.reject(&path, &origin)?;
+                    return Err(mismatch_error(&path, pin, &sha256, &origin));
                 }
                 // Not pinned by sha256: only the exact name can be it; the
                 // signature decides.
@@ -45,6 +45,7 @@ pub fn find(ctx: &Ctx, src: &Source) -> Result<Option<Located>> {
                 path,
                 sha256,
                 origin,
+                hashed,
             }));
         }
     }
@@ -60,18 +61,17 @@ pub fn find_named(ctx: &Ctx, name: &str, sha256: Option<&str>) -> Result<Option<
             continue;
         }
         let actual = crate::stamp::sha256_file(&path)?;
-        if let Some(expected) = sha256 {
-            if expected != actual {
-                if origin == Origin::Cache {
-                    ctx.delete_from_cache(&path)?;
-                }
-                return Err(mismatch_error(&path, expected, &actual, &origin));
+        if let Some(pin) = Pin::sha256(sha256) {
+            if pin.sha256 != actual {
+                ctx.reject(&path, &origin)?;
+                return Err(mismatch_error(&path, pin, &actual, &origin));
             }
         }
         return Ok(Some(Located {
             path,
             sha256: actual,
             origin,
+            hashed: Hashed::Now,
         }));
     }
     Ok(None)

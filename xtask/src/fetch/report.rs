@@ -1,8 +1,12 @@
 //! The table `fetch` and `verify` end with: one row per file.
 
+use super::ctx::Hashed;
 use super::locate::Located;
 use super::Fetched;
 use crate::lock::{Component, Source};
+
+/// The sha256 column of a file whose hash was taken by an earlier run.
+pub const UNCHANGED: &str = "ok (unchanged)";
 
 /// What the OpenPGP check said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +25,8 @@ pub struct Row {
     pub version: String,
     pub file: String,
     pub origin: String,
-    /// "ok", "FAILED", "missing", or "not pinned" (verified by signature).
+    /// "ok" (hashed now), [`UNCHANGED`], "FAILED", "-" (not present), or
+    /// "not pinned" (verified by its signature).
     pub sha256: String,
     pub signature: String,
     /// The pinned certificate whose signature verified (`cargo xtask bump`
@@ -48,10 +53,10 @@ impl Row {
                 super::Origin::Mirror(_) => format!("mirror {}", found.path),
                 o => o.to_string(),
             },
-            sha256: if src.sha256.is_some() {
-                "ok"
-            } else {
-                "not pinned"
+            sha256: match (src.sha256.is_some(), found.hashed) {
+                (true, Hashed::Now) => "ok",
+                (true, Hashed::Earlier) => UNCHANGED,
+                (false, _) => "not pinned",
             }
             .to_owned(),
             signer: match &sig {
@@ -157,5 +162,27 @@ pub fn print_table(rows: &[Row]) {
     line(&std::array::from_fn(|i| dashes[i].as_str()));
     for row in &cells {
         line(row);
+    }
+    if rows.iter().any(|r| r.sha256 == UNCHANGED) {
+        println!(
+            "{UNCHANGED}: hashed by an earlier run, and the file has the same device, inode, \
+             size, mtime and ctime since.\n  `cargo xtask verify` rehashes every file; \
+             unpacking a tarball hashes the bytes it unpacks."
+        );
+    }
+}
+
+/// Where each pinned sha256 comes from (`sha256_origin` in the lock).
+pub fn print_provenance(lock: &crate::lock::Lock) {
+    println!("\nwhere the pinned sha256s come from:");
+    for (name, comp) in &lock.component {
+        for src in &comp.source {
+            let from = match (&src.sha256, &src.sha256_origin) {
+                (Some(_), Some(origin)) => origin.as_str(),
+                (Some(_), None) => "(not recorded in sources.lock)",
+                (None, _) => "no sha256 pinned: its OpenPGP signature vouches for it",
+            };
+            println!("  {name} {}: {from}", src.file);
+        }
     }
 }

@@ -136,7 +136,9 @@ pub fn src_dir(ws: &Ws, component: &str) -> Utf8PathBuf {
 /// Fetch's key is the lock entry's pins (file names, sha256s, signers):
 /// changing a pin re-verifies and re-extracts. Extract asks
 /// [`crate::fetch::ensure`] for the verified tarball (quick when cached)
-/// and unpacks it with [`crate::extract::unpack`] into [`src_dir`].
+/// and unpacks it with [`crate::extract::unpack`] into [`src_dir`], which
+/// hashes the bytes it unpacks: a tarball changed since it was verified is
+/// refused, whatever the quick check of `ensure` said.
 pub fn source_steps(ws: &Ws, component: &str) -> Result<Vec<Step>> {
     let entry = ws.lock()?.get(component)?;
     let mut fetch = Step::new(component, Stage::Fetch).value("version", &entry.version);
@@ -163,7 +165,7 @@ pub fn source_steps(ws: &Ws, component: &str) -> Result<Vec<Step>> {
                 let dest = dest.clone();
                 move |ws| {
                     let tarball = crate::fetch::ensure(ws, &name)?;
-                    crate::extract::unpack(&tarball.path, &dest)
+                    crate::extract::unpack(&tarball.path, &tarball.sha256, &dest)
                 }
             },
         )

@@ -48,7 +48,8 @@ fn a_flipped_byte_in_a_mirror_fails_and_leaves_the_mirror_alone() {
     let path = write(&f.mirror, "pkg-1.0.tar.gz", &bad);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
     let mirrors = [f.mirror.clone()];
-    let src = source("pkg-1.0.tar.gz", &data, vec![]);
+    let mut src = source("pkg-1.0.tar.gz", &data, vec![]);
+    src.sha256_origin = Some("the upstream release announcement".to_owned());
     let err = format!(
         "{:#}",
         f.ctx(&mirrors, Mode::Fetch)
@@ -65,6 +66,10 @@ fn a_flipped_byte_in_a_mirror_fails_and_leaves_the_mirror_alone() {
         "actual sha256: {err}"
     );
     assert!(
+        err.contains("pinned from: the upstream release announcement"),
+        "says where the pin comes from: {err}"
+    );
+    assert!(
         err.contains("likely cause") && err.contains("mirror"),
         "{err}"
     );
@@ -74,6 +79,11 @@ fn a_flipped_byte_in_a_mirror_fails_and_leaves_the_mirror_alone() {
         "the mirror is read-only"
     );
     assert!(f.cache_files().is_empty());
+    let record = std::fs::read_to_string(f.cache.join(RECORD_FILE)).unwrap_or_default();
+    assert!(
+        !record.contains(path.as_str()),
+        "the bad file is not remembered: {record}"
+    );
 }
 
 #[test]
@@ -143,6 +153,70 @@ fn the_record_spares_rehashing_but_verify_rehashes() {
         ctx.fetch_component("pkg", &component(src)).is_ok(),
         "verify rehashed"
     );
+}
+
+/// `pkg-1.0/README` holding `text`, as a .tar.gz.
+fn tar_gz(text: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(text.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "pkg-1.0/README", text).unwrap();
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    gz.finish().unwrap()
+}
+
+/// The quick check trusts an unchanged (device, inode, size, mtime, ctime).
+/// A change it cannot see (a write to the raw disk, bit rot, a filesystem
+/// that does not keep ctime; simulated by forging the record) is still
+/// caught by `verify` and by unpacking, which hash the bytes themselves.
+#[test]
+fn a_change_the_record_cannot_see_is_caught_by_verify_and_by_unpacking() {
+    let f = Fixture::new();
+    let good = tar_gz(b"pinned\n");
+    let path = write(&f.cache, "pkg-1.0.tar.gz", &good);
+    let src = source("pkg-1.0.tar.gz", &good, vec![]);
+    let fetched = {
+        let ctx = f.ctx(&[], Mode::Fetch);
+        let row = ctx.fetch_component("pkg", &component(src.clone())).unwrap();
+        assert_eq!(row.sha256, "ok", "hashed on first sight");
+        ctx.save_record().unwrap();
+        row.fetched.unwrap()
+    };
+    // Replace the content, then forge the record so it matches again.
+    std::fs::write(&path, tar_gz(b"evil!!\n")).unwrap();
+    {
+        let ctx = f.ctx(&[], Mode::Fetch);
+        let id = crate::fetch::record::FileId::of(&path).unwrap();
+        ctx.record
+            .borrow_mut()
+            .remember_sha256(&path, id, &fetched.sha256);
+        ctx.save_record().unwrap();
+    }
+    let ctx = f.ctx(&[], Mode::Fetch);
+    let row = ctx.fetch_component("pkg", &component(src.clone())).unwrap();
+    assert_eq!(row.sha256, super::super::report::UNCHANGED, "fooled");
+    let again = row.fetched.unwrap();
+    assert_eq!(again.sha256, fetched.sha256);
+
+    let dest = f.root.join("src/pkg");
+    let err = crate::extract::unpack(&again.path, &again.sha256, &dest).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("sha256 mismatch") && err.contains(path.as_str()),
+        "{err}"
+    );
+    assert!(!dest.exists() && !f.root.join("src/pkg.partial").exists());
+
+    let err = f
+        .ctx(&[], Mode::Verify)
+        .fetch_component("pkg", &component(src))
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("sha256 mismatch"), "{err:#}");
+    assert!(!path.exists(), "verify deleted the bad file from the cache");
 }
 
 #[test]
