@@ -145,6 +145,25 @@ keyring = "keys/stable.asc"
 signers = [
   "{fpr}", # the test's stable signer
 ]
+
+[component.musl]
+version = "1.0.0"
+license = "MIT"
+dir = "musl-1.0.0"
+
+[[component.musl.source]]
+file = "musl-1.0.0.tar.gz"
+sha256 = "{zero}"
+sha256_origin = "a test"
+urls = ["{base}/releases/musl-1.0.0.tar.gz"]
+
+[component.musl.source.signature]
+file = "musl-1.0.0.tar.gz.asc"
+urls = ["{base}/releases/musl-1.0.0.tar.gz.asc"]
+sha256 = "{zero}"
+covers = "file"
+keyring = "keys/stable.asc"
+signers = ["{fpr}"]
 "#,
             zero = "0".repeat(64)
         )
@@ -384,4 +403,43 @@ fn the_staging_folder_never_survives() {
         .filter(|n| n.contains(".bump-") || n.ends_with(".partial"))
         .collect();
     assert_eq!(leftovers, Vec::<String>::new());
+}
+
+#[test]
+fn a_signature_over_the_file_is_verified_and_its_pinned_sha256_updated() {
+    let f = Fixture::new();
+    let tarball = b"musl 1.0.1 release tarball".to_vec();
+    let sig = sign_with(&f.key, &tarball);
+    f.put("/releases/musl-1.0.1.tar.gz", tarball.clone());
+    f.put("/releases/musl-1.0.1.tar.gz.asc", sig.clone());
+    let o = f.bump("musl", "1.0.1", false, false).unwrap();
+    assert!(o.dropped.is_empty());
+    let lock = Lock::load(&f.lock_path()).unwrap();
+    let comp = lock.get("musl").unwrap();
+    assert_eq!(
+        (comp.version.as_str(), comp.dir.as_str()),
+        ("1.0.1", "musl-1.0.1")
+    );
+    let src = &comp.source[0];
+    assert_eq!(
+        src.sha256.as_deref(),
+        Some(crate::stamp::sha256_bytes(&tarball).as_str())
+    );
+    assert!(
+        src.sha256_origin
+            .as_deref()
+            .unwrap()
+            .contains("musl-1.0.1.tar.gz.asc (over the file)"),
+        "{:?}",
+        src.sha256_origin
+    );
+    let s = src.signature.as_ref().unwrap();
+    assert_eq!(
+        s.sha256.as_deref(),
+        Some(crate::stamp::sha256_bytes(&sig).as_str())
+    );
+    assert_eq!(
+        s.urls,
+        [format!("{}/releases/musl-1.0.1.tar.gz.asc", f.base)]
+    );
 }
