@@ -35,7 +35,7 @@ pub struct Outputs {
 }
 
 /// `dist/bootx64.efi` for the default profile, `dist/<profile>/bootx64.efi`
-/// for the others (test kernels never take the release file's place).
+/// for the others (they never take the default's place).
 pub fn outputs(ws: &Ws, target: Target, profile: &str) -> Outputs {
     let dir = if profile == profile::DEFAULT_PROFILE {
         ws.dist.clone()
@@ -227,8 +227,8 @@ mod tests {
         );
         assert_eq!(out.efi, ws.dist.join("bootx64.efi"));
         assert_eq!(
-            outputs(&ws, Target::X86_64, "tiny-serial-test").efi,
-            ws.dist.join("tiny-serial-test/bootx64.efi")
+            outputs(&ws, Target::X86_64, "gentoo").efi,
+            ws.dist.join("gentoo/bootx64.efi")
         );
     }
 }

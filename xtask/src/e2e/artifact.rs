@@ -1,20 +1,31 @@
-//! What the tests boot: the bootloader's test variant (its init's output on
-//! the serial port), and each fixture adapted with `adapt-image`.
+//! What the tests boot: the product itself, `dist/efi.tar.xz` built by the
+//! same code as `cargo xtask tarball` (the `tiny` profile: what users get,
+//! and the only kernel CI builds), and each fixture adapted with
+//! `adapt-image`. No test variant is needed: /init and kexec.sourceme log
+//! through the kernel, so their lines reach the serial port too.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::fixtures::Fixture;
 use super::APPEND;
 use crate::image::adapt;
 use crate::plan::{Stage, Step};
+use crate::recipes::Target;
 use crate::stamp::Input;
+use crate::tarball;
 use crate::ws::Ws;
 
-/// The test variant's tarball (dist/efi.tar.xz stays the release artifact).
-pub fn test_tarball(ws: &Ws) -> Result<Utf8PathBuf> {
-    let _ = ws;
-    bail!("the bootloader build (`cargo xtask tarball`) is not on this branch yet")
+/// `cargo xtask tarball`: builds (or finds up to date) `dist/efi.tar.xz`
+/// and returns its path.
+pub fn product_tarball(ws: &Ws) -> Result<Utf8PathBuf> {
+    tarball::run(
+        ws,
+        &tarball::Args {
+            target: Target::X86_64,
+        },
+    )?;
+    Ok(ws.dist.join(tarball::TARBALL))
 }
 
 /// Where fixture `f`, adapted, is kept.

@@ -162,6 +162,13 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         .context("sources.lock has no linux")?
         .version
         .clone();
+    if bootloader_version == kernel.release {
+        bail!(
+            "e2e: the fixtures' kernel ({}) has the bootloader's version {bootloader_version}: \
+             the serial log could not tell the two kernels apart",
+            kernel.path
+        );
+    }
     let mut fixture_list: Vec<Fixture> = Vec::new();
     for f in cases.iter().map(Case::fixture) {
         if !fixture_list.contains(&f) {
@@ -169,7 +176,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         }
     }
     let mut steps = fixtures::steps(ws, &kernel, &fixture_list).context("e2e: fixtures")?;
-    let tarball = artifact::test_tarball(ws).context("e2e: bootloader (test variant)")?;
+    let tarball =
+        artifact::product_tarball(ws).context("e2e: the product (cargo xtask tarball)")?;
     steps.extend(artifact::adapt_steps(ws, &tarball, &fixture_list)?);
     crate::plan::execute(ws, &steps).context("e2e: fixtures and adapted images")?;
 

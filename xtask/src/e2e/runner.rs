@@ -9,7 +9,7 @@ use camino::Utf8PathBuf;
 
 use super::qemu::{self, Accel, Ended, Firmware, Machine, Ovmf};
 use super::serial::{self, Timings};
-use super::{artifact, Case};
+use super::{artifact, Case, Outcome};
 use crate::fsutil;
 use crate::ws::Ws;
 
@@ -91,13 +91,23 @@ pub fn run_cases(
             }
         }
         match &verdict {
-            Ok(t) => println!(
-                "e2e [{}/{}] {}: pass in {:.1} s",
-                i + 1,
-                cases.len(),
-                case.name,
-                t.total.as_secs_f64()
-            ),
+            Ok(t) => {
+                println!(
+                    "e2e [{}/{}] {}: pass in {:.1} s",
+                    i + 1,
+                    cases.len(),
+                    case.name,
+                    t.total.as_secs_f64()
+                );
+                if let Outcome::Rescue(_) = case.outcome {
+                    // The proof, in the words a user would see.
+                    for l in run.lines.iter().filter(|l| {
+                        l.text.contains(serial::ERROR) || l.text.contains(serial::RESCUE)
+                    }) {
+                        println!("  {:>7.2}s | {}", l.at.as_secs_f64(), l.text);
+                    }
+                }
+            }
             Err(why) => {
                 eprintln!("e2e [{}/{}] {}: FAIL: {why}", i + 1, cases.len(), case.name);
                 eprintln!("  last {TAIL} lines of serial output:");

@@ -175,42 +175,152 @@ fn watch_stops_at_the_marker_or_a_panic() {
     );
 }
 
+#[test]
+fn kernel_timestamps_are_read_from_kmsg_lines() {
+    assert_eq!(
+        kernel_time("[    2.345678] gen-kexec: init started"),
+        Some(Duration::from_micros(2_345_678))
+    );
+    assert_eq!(
+        kernel_time("[12345.000001] x"),
+        Some(Duration::from_micros(12_345_000_001))
+    );
+    assert_eq!(kernel_time("gen-kexec: init started"), None);
+    assert_eq!(kernel_time("[ 1.2] short fraction"), None);
+    assert_eq!(kernel_time("[    x.000000] not a number"), None);
+}
+
+fn workspace() -> &'static camino::Utf8Path {
+    camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(workspace().join(rel)).unwrap()
+}
+
 /// The strings the verdicts look for are printed by the bootloader's own
 /// scripts: catch a rename here rather than as a failed boot.
 #[test]
 fn bootloader_scripts_print_what_the_verdicts_read() {
-    let root = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
-    let init = std::fs::read_to_string(root.join("initramfs-skel/init")).unwrap();
-    let sourceme = std::fs::read_to_string(root.join("scripts/kexec.sourceme")).unwrap();
+    let init = read("initramfs-skel/init");
+    let sourceme = read("scripts/kexec.sourceme");
     let say = |prefix: &str| format!("\"{}", prefix.strip_prefix("gen-kexec: ").unwrap());
-    assert!(
-        init.contains("say() { $BB echo \"gen-kexec: $*\"; }"),
-        "init's say() changed"
-    );
-    assert!(
-        init.contains(&format!("say {}", say(ESP_FOUND))),
-        "init no longer says {ESP_FOUND:?}"
-    );
-    assert!(
-        init.contains(&format!("say {}", say(RESCUE))),
-        "init no longer says {RESCUE:?}"
-    );
-    assert!(
-        init.contains(&format!("say {}", say(ERROR))),
-        "init no longer says {ERROR:?}"
-    );
-    assert!(
-        sourceme.contains("gk_say() { echo \"gen-kexec: $*\"; }"),
-        "sourceme's gk_say() changed"
-    );
+    for (what, text) in [
+        (INIT_STARTED, &init),
+        (ESP_FOUND, &init),
+        (RESCUE, &init),
+        (ERROR, &init),
+    ] {
+        assert!(
+            text.contains(&format!("say {}", say(what))),
+            "init no longer says {what:?}"
+        );
+    }
     assert!(
         sourceme.contains(&format!("gk_say {}", say(EXEC))),
         "sourceme no longer says {EXEC:?}"
     );
     assert!(
-        sourceme.contains("echo \"gen-kexec: error: $*\""),
+        sourceme.contains("gk_fail() { gk_log 3 \"error: $*\""),
         "sourceme's errors changed"
     );
+}
+
+/// The text of shell function `name` in `script` (from `name() {` to the
+/// first line that is just `}`).
+fn shell_function(script: &str, name: &str) -> String {
+    let start = script
+        .find(&format!("\n{name}() {{\n"))
+        .unwrap_or_else(|| panic!("no function {name}() in the script"));
+    let body = &script[start..];
+    let end = body.find("\n}\n").expect("the function ends with `}`") + 3;
+    body[..end].to_owned()
+}
+
+/// Runs `script` under the initramfs's shell (busybox ash) with `env`.
+fn ash(script: &str, env: &[(&str, &str)]) -> (String, String) {
+    let busybox = super::fixtures::BUSYBOX;
+    assert!(
+        std::path::Path::new(busybox).exists(),
+        "{busybox} not found: this test runs the bootloader's shell code under busybox ash; \
+         install Debian's busybox-static (`cargo xtask host-deps --test`)"
+    );
+    let out = std::process::Command::new(busybox)
+        .args(["sh", "-euc", script])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}\n{out:?}");
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// /init's and kexec.sourceme's lines go to the kernel log (so printk
+/// shows them on the screen and on serial) at levels below the default
+/// console loglevel (7), and to plain output where there is no kmsg.
+#[test]
+fn bootloader_lines_go_to_kmsg_at_visible_levels_or_fall_back_to_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let kmsg = dir.path().join("kmsg");
+    let kmsg = kmsg.to_str().unwrap();
+    let missing = dir.path().join("no-devtmpfs-yet/kmsg");
+    let missing = missing.to_str().unwrap();
+
+    let init = read("initramfs-skel/init");
+    assert!(
+        init.contains("\nexport GK_KMSG=/dev/kmsg\n"),
+        "init's GK_KMSG"
+    );
+    let layout = read("initramfs-skel/layout.toml");
+    assert!(
+        layout.contains("path = \"dev/kmsg\"\ntype = \"char\"\nmajor = 1\nminor = 11\n"),
+        "/dev/kmsg must be in the initramfs before devtmpfs is mounted"
+    );
+    let say = shell_function(&init, "say");
+    let calls = "say 'init started (busybox ash, PID 1)'; say 'error: no partition'";
+    let script = format!("{say}\n{calls}");
+    let env = [("BB", super::fixtures::BUSYBOX), ("GK_KMSG", kmsg)];
+    assert_eq!(ash(&script, &env), (String::new(), String::new()));
+    assert_eq!(
+        std::fs::read_to_string(kmsg).unwrap(),
+        "<5>gen-kexec: init started (busybox ash, PID 1)\n<3>gen-kexec: error: no partition\n"
+    );
+    let env = [("BB", super::fixtures::BUSYBOX), ("GK_KMSG", missing)];
+    assert_eq!(
+        ash(&script, &env).0,
+        "gen-kexec: init started (busybox ash, PID 1)\ngen-kexec: error: no partition\n"
+    );
+
+    let sourceme = workspace().join("scripts/kexec.sourceme");
+    let script = format!(
+        ". {sourceme}; gk_say 'exec: booting label gentoo'; gk_warn 'odd'; gk_fail 'kernel /k is not on /dev/sda1' || true"
+    );
+    std::fs::remove_file(kmsg).unwrap();
+    let env = [("GK_NO_MAIN", "1"), ("GK_KMSG", kmsg)];
+    assert_eq!(ash(&script, &env), (String::new(), String::new()));
+    assert_eq!(
+        std::fs::read_to_string(kmsg).unwrap(),
+        "<5>gen-kexec: exec: booting label gentoo\n<4>gen-kexec: warning: odd\n\
+         <3>gen-kexec: error: kernel /k is not on /dev/sda1\n"
+    );
+    // The host tests' way: no GK_KMSG, stdout and stderr.
+    for env in [
+        vec![("GK_NO_MAIN", "1")],
+        vec![("GK_NO_MAIN", "1"), ("GK_KMSG", missing)],
+    ] {
+        assert_eq!(
+            ash(&script, &env),
+            (
+                "gen-kexec: exec: booting label gentoo\n".to_owned(),
+                "gen-kexec: warning: odd\ngen-kexec: error: kernel /k is not on /dev/sda1\n"
+                    .to_owned()
+            )
+        );
+    }
 }

@@ -218,7 +218,7 @@ extends = "loop1"
     #[test]
     fn the_shipped_profiles_resolve_to_existing_fragments() {
         let root = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        for name in [DEFAULT_PROFILE, "tiny-serial-test"] {
+        for name in [DEFAULT_PROFILE] {
             let p = load(root, name).unwrap();
             assert_eq!(p.base, Base::MakeTarget("tinyconfig".into()));
             for f in &p.fragments {

@@ -14,7 +14,7 @@ pub const BUSYBOX: &str = "/bin/busybox";
 
 /// What gen-kexec's own kernel has in /proc/cmdline: its built-in command
 /// line (UEFI passes none to EFI/Boot/bootx64.efi).
-pub const BOOTLOADER_CMDLINE: &str = "console=ttyS0,115200 console=tty0";
+pub const BOOTLOADER_CMDLINE: &str = "console=ttyS0,115200 console=tty0 printk.devkmsg=on";
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
