@@ -164,8 +164,9 @@ fn manifest(ws: &Ws, target: Target, profile: &Profile, k: &linux::Kernel) -> Re
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let (steps, out) = steps(ws, args.target, &args.profile)?;
-    plan::execute(ws, &steps).context("bootloader")?;
+    let outcomes = plan::execute(ws, &steps).context("bootloader")?;
     if !ws.dry_run {
+        println!("  {}", plan::summary(&outcomes));
         report_sizes(ws, args.target, &[&out.efi])?;
     }
     Ok(())

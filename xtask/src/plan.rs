@@ -207,11 +207,14 @@ pub fn base_env(ws: &Ws) -> Result<BTreeMap<String, String>> {
     env.insert("LC_ALL".into(), "C".into());
     env.insert("TZ".into(), "UTC".into());
     env.insert("HOME".into(), ws.build.join("home").into_string());
-    env.insert("SOURCE_DATE_EPOCH".into(), ws.source_date_epoch()?.to_string());
+    env.insert(
+        "SOURCE_DATE_EPOCH".into(),
+        ws.source_date_epoch()?.to_string(),
+    );
     Ok(env)
 }
 
-/// What [`execute`] did, per step.
+/// What [`execute`] did, per step ([`summary`] says it in one line).
 pub struct Outcome {
     pub id: String,
     pub ran: bool,
@@ -241,13 +244,14 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
             k.value("previous", prev);
         }
         for d in &step.deps {
-            let dk = last_key
-                .get(d)
-                .with_context(|| format!("{id}: depends on `{d}`, which is not earlier in the plan"))?;
+            let dk = last_key.get(d).with_context(|| {
+                format!("{id}: depends on `{d}`, which is not earlier in the plan")
+            })?;
             k.value("dep", dk);
         }
         for i in &step.inputs {
-            k.input(i).with_context(|| format!("{id}: hashing input {i}"))?;
+            k.input(i)
+                .with_context(|| format!("{id}: hashing input {i}"))?;
         }
         for a in &step.actions {
             k.value("action", &a.to_string());
@@ -261,7 +265,8 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
             let log = logs.join(format!("{id}.log"));
             let _ = std::fs::remove_file(&log);
             for action in &step.actions {
-                run_action(ws, action, &env, &log).with_context(|| format!("{}: {}", step.component, step.stage))?;
+                run_action(ws, action, &env, &log)
+                    .with_context(|| format!("{}: {}", step.component, step.stage))?;
             }
             for o in &step.outputs {
                 if !o.exists() {
@@ -275,15 +280,51 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
             "  {:<12} {:<10} {}",
             step.component,
             step.stage,
-            if fresh { "up to date".to_owned() } else { format!("{seconds:7.1} s") }
+            if fresh {
+                "up to date".to_owned()
+            } else {
+                format!("{seconds:7.1} s")
+            }
         );
         last_key.insert(step.component.clone(), key);
-        outcomes.push(Outcome { id, ran: !fresh, seconds });
+        outcomes.push(Outcome {
+            id,
+            ran: !fresh,
+            seconds,
+        });
     }
     Ok(outcomes)
 }
 
-fn run_action(ws: &Ws, action: &Action, env: &BTreeMap<String, String>, log: &Utf8Path) -> Result<()> {
+/// One line saying what [`execute`] did: which steps ran, and the time.
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let ran: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.ran)
+        .map(|o| o.id.as_str())
+        .collect();
+    let seconds: f64 = outcomes.iter().map(|o| o.seconds).sum();
+    if ran.is_empty() {
+        format!(
+            "nothing to do: {} steps up to date ({seconds:.1} s)",
+            outcomes.len()
+        )
+    } else {
+        format!(
+            "ran {} of {} steps in {seconds:.1} s: {}",
+            ran.len(),
+            outcomes.len(),
+            ran.join(", ")
+        )
+    }
+}
+
+fn run_action(
+    ws: &Ws,
+    action: &Action,
+    env: &BTreeMap<String, String>,
+    log: &Utf8Path,
+) -> Result<()> {
     match action {
         Action::Native(n) => (n.run)(ws).with_context(|| n.what.clone()),
         Action::Run(c) => {
@@ -311,7 +352,11 @@ fn run_action(ws: &Ws, action: &Action, env: &BTreeMap<String, String>, log: &Ut
                 for line in tail.iter().rev() {
                     eprintln!("    | {line}");
                 }
-                bail!("`{}` failed ({}); full log: {log}", c.program, result.status);
+                bail!(
+                    "`{}` failed ({}); full log: {log}",
+                    c.program,
+                    result.status
+                );
             }
             Ok(())
         }
@@ -334,6 +379,27 @@ mod tests {
         assert!(text.contains("input  version=1.0"));
         assert!(text.contains("(cd /b/src && V=1 make -j2)"));
         assert!(text.contains("output /b/out"));
+    }
+
+    #[test]
+    fn summary_names_the_steps_that_ran() {
+        let o = |id: &str, ran: bool, seconds: f64| Outcome {
+            id: id.to_owned(),
+            ran,
+            seconds,
+        };
+        assert_eq!(
+            summary(&[o("a.build", false, 0.01), o("b.link", false, 0.02)]),
+            "nothing to do: 2 steps up to date (0.0 s)"
+        );
+        assert_eq!(
+            summary(&[
+                o("a.build", false, 0.0),
+                o("b.link", true, 12.25),
+                o("c.install", true, 1.0)
+            ]),
+            "ran 2 of 3 steps in 13.2 s: b.link, c.install"
+        );
     }
 
     #[test]

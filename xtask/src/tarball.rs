@@ -121,10 +121,11 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         anyhow::bail!("{SOURCEME} is missing: it is the default script the tarball ships");
     }
     let (steps, tarball) = steps(ws, args.target)?;
-    plan::execute(ws, &steps).context("tarball")?;
+    let outcomes = plan::execute(ws, &steps).context("tarball")?;
     if ws.dry_run {
         return Ok(());
     }
+    println!("  {}", plan::summary(&outcomes));
     let efi = bootloader::outputs(ws, args.target, profile::DEFAULT_PROFILE).efi;
     bootloader::report_sizes(ws, args.target, &[&efi, &tarball])?;
     println!(

@@ -80,10 +80,11 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
             .context("userland: host tools")?;
     }
     let steps = steps(ws, args.target)?;
-    plan::execute(ws, &steps).context("userland")?;
+    let outcomes = plan::execute(ws, &steps).context("userland")?;
     if ws.dry_run {
         return Ok(());
     }
+    println!("  {}", plan::summary(&outcomes));
     let bins = binaries(ws, args.target);
     for path in [&bins.busybox, &bins.kexec] {
         let size = std::fs::metadata(path)

@@ -201,6 +201,8 @@ pub struct Args {
     #[arg(long, default_value = profile::DEFAULT_PROFILE)]
     pub profile: String,
     /// An extra fragment file applied after the profile's (repeatable).
+    /// Checked in a build directory of its own (`linux-<profile>-extra`),
+    /// so that trying a fragment never disturbs the bootloader's kernel.
     #[arg(long = "fragment", value_name = "FILE")]
     pub fragments: Vec<Utf8PathBuf>,
     /// Architecture to build for.
@@ -221,6 +223,9 @@ pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
                 .join(f)
         };
         profile.fragments.push(abs);
+    }
+    if !args.fragments.is_empty() {
+        profile.name = format!("{}-extra", profile.name);
     }
     let k = linux::kernel(ws, args.target, &profile.name);
     let mut steps = recipes::source_steps(ws, linux::SOURCE)?;

@@ -199,8 +199,12 @@ pub fn steps(ws: &Ws, target: Target) -> Result<Vec<Step>> {
         .output(obj.join("busybox"));
 
     let out = binary(ws, target);
+    // Keyed by the applet list, not by the whole script: editing
+    // kexec.sourceme must not re-install busybox (and so re-link the kernel)
+    // unless its `# applets:` header changed.
+    let applets: Vec<String> = required_applets(&ws.root)?.into_keys().collect();
     let install = Step::new(&component, Stage::Install)
-        .input(Input::File(ws.root.join(SOURCEME)))
+        .value("required applets", applets.join(" "))
         .native(
             format!("check that {obj}/busybox has every required applet"),
             {
