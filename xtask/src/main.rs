@@ -54,6 +54,9 @@ enum Command {
     /// Print the kernel config embedded (IKCONFIG) in a kernel image or in
     /// the default kernel of a boot ISO, read without mounting anything.
     ExtractConfig(ikconfig::Args),
+    /// Put the built bootx64.efi on a Gentoo-like ISO and check that the
+    /// config extracted from it equals the build's .config byte for byte.
+    IkconfigCheck(ikconfig::buildcheck::Args),
     /// Append a gen-kexec ESP to a legacy BIOS image (no root needed).
     AdaptImage(image::adapt::Args),
     /// Print an image's partition tables, El Torito entries, filesystems and boot configs.
@@ -87,6 +90,7 @@ fn main() -> Result<()> {
         Command::HostDeps(args) => hostdeps::run(&ws, &args),
         Command::E2e(args) => e2e::run(&ws, &args),
         Command::ExtractConfig(args) => ikconfig::run(&args),
+        Command::IkconfigCheck(args) => ikconfig::buildcheck::run(&ws, &args),
         Command::AdaptImage(args) => image::adapt::run(&ws, &args),
         Command::Inspect(args) => image::inspect::run(&args),
         Command::Userland(args) => userland::run(&ws, &args),

@@ -44,6 +44,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     } else {
         let t = Instant::now();
         e2e::run(ws, &args.e2e).context("test: end-to-end QEMU boots")?;
+        crate::ikconfig::buildcheck::run(ws, &Default::default())
+            .context("test: ikconfig-check")?;
         Some(t.elapsed())
     };
 
@@ -52,6 +54,9 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         Some(t) => println!("test: e2e {:.0} s", t.as_secs_f64()),
         None => println!("test: e2e skipped (--no-e2e)"),
     }
-    println!("test: all passed in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "test: all passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

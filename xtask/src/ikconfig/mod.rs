@@ -10,6 +10,7 @@
 //! the config between `IKCFG_ST` and `IKCFG_ED` ([`ikcfg`]).
 
 pub mod bootcfg;
+pub mod buildcheck;
 pub mod bzimage;
 pub mod decompress;
 pub mod ikcfg;

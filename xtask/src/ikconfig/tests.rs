@@ -13,7 +13,7 @@ use super::ikcfg::tests::{fake_vmlinux, CONFIG};
 use super::*;
 
 /// A made-up compressed kernel: kernel-like bytes around the config.
-fn fake_kernel(format: Format, config: &str) -> Vec<u8> {
+pub(crate) fn fake_kernel(format: Format, config: &str) -> Vec<u8> {
     let mut vmlinux = fake_vmlinux(config);
     vmlinux.extend(sample(300_000));
     let mut payload = compress(format, &vmlinux);
@@ -135,7 +135,7 @@ fn make_iso(dir: &Utf8Path, files: &[(&str, &[u8])], options: &[&str]) -> Utf8Pa
     iso
 }
 
-fn tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
+pub(crate) fn tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let p = Utf8PathBuf::try_from(t.path().to_owned()).unwrap();
     (t, p)
@@ -269,4 +269,11 @@ fn the_gentoo_profile_takes_its_base_from_the_minimal_iso() {
     for f in &p.fragments {
         assert!(f.is_file(), "{f} is missing");
     }
+    // The test profile reads the ISO `cargo xtask ikconfig-check` makes.
+    let fixture = crate::kconfig::profile::load(root, "gentoo-fixture").unwrap();
+    assert_eq!(
+        fixture.base,
+        crate::kconfig::profile::Base::Iso(root.join("build").join(buildcheck::FIXTURE))
+    );
+    assert_eq!(fixture.fragments, p.fragments);
 }

@@ -117,7 +117,8 @@ pub fn configure_step(
             "check that every fragment symbol kept its value",
             move |_| verify(&src_v, &obj_v, &frags_v),
         )
-        .output(obj.join(".config")))
+        .output(obj.join(".config"))
+        .output(obj.join(diff::BASE_FILE)))
 }
 
 fn merge_into(obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Result<()> {
@@ -208,6 +209,11 @@ pub struct Args {
     /// Architecture to build for.
     #[arg(long, value_enum, default_value_t = crate::recipes::Target::X86_64)]
     pub target: crate::recipes::Target,
+    /// Then print what the fragments changed against the base: each symbol
+    /// added, changed or removed, with the fragment line that asked for it
+    /// or `(olddefconfig)` when it followed from the others.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
@@ -227,16 +233,34 @@ pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
     if !args.fragments.is_empty() {
         profile.name = format!("{}-extra", profile.name);
     }
+    if let Base::File(p) | Base::Kernel(p) | Base::Iso(p) = &profile.base {
+        if !p.exists() && !ws.dry_run {
+            bail!(
+                "profile `{}`: its base `{}` does not exist. For `gentoo`, download and verify \
+                 the Gentoo minimal install ISO first (README: \"Getting the Gentoo minimal \
+                 ISO\"); for `gentoo-fixture`, run `cargo xtask ikconfig-check` first",
+                profile.name,
+                profile.base
+            );
+        }
+    }
     let k = linux::kernel(ws, args.target, &profile.name);
     let mut steps = recipes::source_steps(ws, linux::SOURCE)?;
     steps.push(configure_step(&k.component, &profile, &k.src, &k.obj)?.dep(linux::SOURCE));
     crate::plan::execute(ws, &steps).context("linux: configure")?;
-    if !ws.dry_run {
-        println!(
-            "  {} ({} fragments, every symbol kept)",
-            k.config,
-            profile.fragments.len()
-        );
+    if ws.dry_run {
+        return Ok(());
+    }
+    println!(
+        "  {}: base {}, {} fragments: all {} symbols they set kept their value",
+        k.config,
+        profile.base,
+        profile.fragments.len(),
+        wishes(&profile.fragments)?.len()
+    );
+    if args.diff {
+        let base = profile.base.to_string();
+        print!("{}", diff::report(&k.obj, &base, &profile.fragments)?);
     }
     Ok(())
 }
