@@ -18,7 +18,8 @@ pub fn write_atomic(path: &Utf8Path, bytes: &[u8]) -> Result<()> {
     let tmp = partial_path(path);
     let result = (|| -> Result<()> {
         let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot create {tmp}"))?;
-        f.write_all(bytes).with_context(|| format!("cannot write {tmp}"))?;
+        f.write_all(bytes)
+            .with_context(|| format!("cannot write {tmp}"))?;
         f.sync_all().with_context(|| format!("cannot sync {tmp}"))?;
         rename(&tmp, path)
     })();

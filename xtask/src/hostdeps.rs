@@ -8,12 +8,32 @@ use crate::ws::Ws;
 
 /// Debian packages, by what needs them.
 pub const BUILD: &[&str] = &[
-    "build-essential", "bc", "bison", "flex", "libelf-dev", "libssl-dev", "cpio", "rsync",
-    "xz-utils", "bzip2", "file",
+    "build-essential",
+    "bc",
+    "bison",
+    "flex",
+    "libelf-dev",
+    "libssl-dev",
+    "cpio",
+    "rsync",
+    "xz-utils",
+    "bzip2",
+    "file",
 ];
 pub const TEST: &[&str] = &[
-    "qemu-system-x86", "ovmf", "seabios", "xorriso", "isolinux", "syslinux-common", "dosfstools",
-    "mtools", "syslinux", "busybox-static", "linux-image-amd64", "fdisk", "sqv",
+    "qemu-system-x86",
+    "ovmf",
+    "seabios",
+    "xorriso",
+    "isolinux",
+    "syslinux-common",
+    "dosfstools",
+    "mtools",
+    "syslinux",
+    "busybox-static",
+    "linux-image-amd64",
+    "fdisk",
+    "sqv",
 ];
 
 #[derive(Debug, clap::Args)]
@@ -64,11 +84,16 @@ pub fn ensure(ws: &Ws, packages: &[&str], check_only: bool) -> Result<()> {
         if is_root && !check_only {
             eprintln!("host-deps: installing {}", missing.join(" "));
             let sh = &ws.sh;
-            cmd!(sh, "apt-get update -q").run().context("host-deps: apt-get update")?;
-            cmd!(sh, "apt-get install -y -q --no-install-recommends {missing...}")
-                .env("DEBIAN_FRONTEND", "noninteractive")
+            cmd!(sh, "apt-get update -q")
                 .run()
-                .context("host-deps: apt-get install")?;
+                .context("host-deps: apt-get update")?;
+            cmd!(
+                sh,
+                "apt-get install -y -q --no-install-recommends {missing...}"
+            )
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()
+            .context("host-deps: apt-get install")?;
             return Ok(());
         }
         bail!(

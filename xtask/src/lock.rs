@@ -161,7 +161,9 @@ impl Source {
         if let Some(d) = &self.debian {
             match d.split_once('=') {
                 Some((p, v)) if !p.is_empty() && !v.is_empty() && !d.contains(' ') => {}
-                _ => bail!("`debian = \"{d}\"`: expected `package=version`, e.g. `busybox=1:1.37.0-6`"),
+                _ => bail!(
+                    "`debian = \"{d}\"`: expected `package=version`, e.g. `busybox=1:1.37.0-6`"
+                ),
             }
         }
         if let Some(sig) = &self.signature {
@@ -189,14 +191,21 @@ impl Signature {
             }
         }
         if self.keyring.is_absolute() || self.keyring.as_str().contains("..") {
-            bail!("keyring `{}`: expected a path inside the repository", self.keyring);
+            bail!(
+                "keyring `{}`: expected a path inside the repository",
+                self.keyring
+            );
         }
         Ok(())
     }
 }
 
 fn sha256_hex(field: &str, value: &str) -> Result<()> {
-    if value.len() != 64 || !value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if value.len() != 64
+        || !value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         bail!(
             "`{field} = \"{value}\"`: expected 64 lower-case hex digits ({} characters given)",
             value.len()

@@ -27,7 +27,10 @@ fn the_repository_lock_parses() {
         assert!(lock.component.contains_key(name), "{name} missing");
     }
     assert_eq!(lock.get("linux").unwrap().source.len(), 2);
-    let musl_sig = lock.get("musl").unwrap().source[0].signature.as_ref().unwrap();
+    let musl_sig = lock.get("musl").unwrap().source[0]
+        .signature
+        .as_ref()
+        .unwrap();
     assert_eq!(musl_sig.covers, Covers::File);
 }
 
