@@ -4,6 +4,10 @@
 //! and lists one or more `source` alternatives in order of preference (the
 //! kernel has two: Debian's orig tarball and kernel.org's). Every source is
 //! pinned by sha256, by an OpenPGP signature from pinned signers, or both.
+//! A component marked `optional = true` (the Gentoo minimal ISO, a kernel
+//! configuration base) is left out of everything that works on "all
+//! components" (`fetch`, `verify`, the release and its SBOM) and is fetched
+//! only when named.
 //! Parsing is strict: unknown keys, bad hex and missing fields are errors that
 //! name the file, the place and what was expected.
 
@@ -32,8 +36,13 @@ pub struct Component {
     pub version: String,
     /// SPDX licence expression.
     pub license: String,
-    /// Top-level directory inside the tarball (e.g. `busybox-1.37.0`).
-    pub dir: String,
+    /// Top-level directory inside the tarball (e.g. `busybox-1.37.0`);
+    /// absent for a file that is used as is (an ISO image).
+    pub dir: Option<String>,
+    /// Not part of the default build: skipped by `fetch` and `verify`
+    /// without arguments and by the release; fetched when named.
+    #[serde(default)]
+    pub optional: bool,
     /// Alternatives in order of preference; any one of them will do.
     pub source: Vec<Source>,
 }
@@ -80,6 +89,10 @@ pub enum Covers {
     File,
     /// The signature is over the decompressed tar (kernel.org's `.tar.sign`).
     UncompressedTar,
+    /// The signature file is an OpenPGP clearsigned list of hashes naming
+    /// the file (Gentoo's `.iso.DIGESTS`): it must verify, and the file's
+    /// SHA512 must be the one it lists under `# SHA512 HASH`.
+    Digests,
 }
 
 impl Lock {
@@ -93,6 +106,20 @@ impl Lock {
         let lock: Lock = toml::from_str(text)?;
         lock.validate()?;
         Ok(lock)
+    }
+
+    /// The components of the default build (not `optional`), by name.
+    pub fn required(&self) -> impl Iterator<Item = (&String, &Component)> {
+        self.component.iter().filter(|(_, c)| !c.optional)
+    }
+
+    /// The names of the `optional` components.
+    pub fn optional_names(&self) -> Vec<&str> {
+        self.component
+            .iter()
+            .filter(|(_, c)| c.optional)
+            .map(|(n, _)| n.as_str())
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Result<&Component> {
@@ -112,8 +139,8 @@ impl Lock {
                 self.schema
             );
         }
-        if self.component.is_empty() {
-            bail!("no [component.NAME] entries");
+        if self.required().next().is_none() {
+            bail!("no [component.NAME] entries (other than `optional` ones)");
         }
         for (name, c) in &self.component {
             c.validate()
@@ -131,7 +158,14 @@ impl Component {
         if self.license.trim().is_empty() {
             bail!("`license` is empty: give an SPDX expression");
         }
-        plain_file_name("dir", &self.dir)?;
+        match &self.dir {
+            Some(dir) => plain_file_name("dir", dir)?,
+            None if self.optional => {}
+            None => bail!(
+                "no `dir`: give the tarball's top-level directory (only an `optional` \
+                 component used as is, such as an ISO image, may leave it out)"
+            ),
+        }
         if self.source.is_empty() {
             bail!("no [[source]] alternative: add at least one");
         }

@@ -46,7 +46,7 @@ enum Command {
     /// Find or download every pinned source and verify it (sha256, OpenPGP).
     Fetch(fetch::FetchArgs),
     /// Re-check every file in the download cache against sources.lock.
-    Verify,
+    Verify(fetch::FetchArgs),
     /// Install the Debian packages the build and the tests need (as root).
     HostDeps(hostdeps::Args),
     /// Boot adapted legacy images in QEMU (OVMF and SeaBIOS) and check the kexec.
@@ -86,7 +86,7 @@ fn main() -> Result<()> {
     let ws = ws::Ws::new(&cli.common)?;
     match cli.command {
         Command::Fetch(args) => fetch::run(&ws, &args),
-        Command::Verify => fetch::verify(&ws),
+        Command::Verify(args) => fetch::verify(&ws, &args),
         Command::HostDeps(args) => hostdeps::run(&ws, &args),
         Command::E2e(args) => e2e::run(&ws, &args),
         Command::ExtractConfig(args) => ikconfig::run(&args),

@@ -80,7 +80,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     };
     let lock = ws.lock()?;
     let mut used = Vec::new();
-    for name in lock.component.keys() {
+    for (name, _) in lock.required() {
         let f = crate::fetch::ensure(ws, name).with_context(|| format!("release: {name}"))?;
         used.push(SourceUsed {
             component: name.clone(),

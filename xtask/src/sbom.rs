@@ -141,7 +141,7 @@ pub fn cyclonedx(
     epoch: u64,
 ) -> Result<Vec<u8>> {
     let mut sources = Vec::new();
-    for (name, comp) in &lock.component {
+    for (name, comp) in lock.required() {
         let u = used
             .iter()
             .find(|u| u.component == *name)

@@ -73,8 +73,10 @@ pub fn plan(
 }
 
 /// The new `dir` for the entry (the version replaced where it appears).
-pub fn new_dir(comp: &Component, new_version: &str) -> String {
-    comp.dir.replace(&comp.version, new_version)
+pub fn new_dir(comp: &Component, new_version: &str) -> Option<String> {
+    comp.dir
+        .as_ref()
+        .map(|dir| dir.replace(&comp.version, new_version))
 }
 
 fn check_version(name: &str, old: &str, new: &str) -> Result<()> {
@@ -163,7 +165,7 @@ mod tests {
             comp.source[1].signature.as_ref().unwrap().signers
         );
         assert!(new.sha256.is_none() && new.debian.is_none());
-        assert_eq!(new_dir(comp, "6.12.999"), "linux-6.12.999");
+        assert_eq!(new_dir(comp, "6.12.999").as_deref(), Some("linux-6.12.999"));
         assert!(!new.urls[0].contains(&old));
 
         // With --allow-unsigned the repack stays, trust-on-first-use.

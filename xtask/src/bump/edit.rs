@@ -12,7 +12,8 @@ use crate::lock::Source;
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub version: String,
-    pub dir: String,
+    /// `None` for a component without `dir` (used as is, not unpacked).
+    pub dir: Option<String>,
     /// The alternatives kept, by their index in the current entry, with
     /// their new values (sha256 and provenance filled in). Others go.
     pub sources: Vec<(usize, Source)>,
@@ -27,7 +28,9 @@ pub fn rewrite(text: &str, name: &str, entry: &NewEntry) -> Result<String> {
         .and_then(Item::as_table_mut)
         .with_context(|| format!("no [component.{name}] table"))?;
     set_str(comp, "version", &entry.version);
-    set_str(comp, "dir", &entry.dir);
+    if let Some(dir) = &entry.dir {
+        set_str(comp, "dir", dir);
+    }
     let sources = comp
         .get_mut("source")
         .and_then(Item::as_array_of_tables_mut)
@@ -220,7 +223,7 @@ version = "1.0"
         sig.urls = vec!["https://a.example.org/pkg-1.1.tar.gz.sig".into()];
         let entry = NewEntry {
             version: "1.1".into(),
-            dir: "pkg-1.1".into(),
+            dir: Some("pkg-1.1".into()),
             sources: vec![(1, src)],
         };
         let out = rewrite(LOCK, "pkg", &entry).unwrap();

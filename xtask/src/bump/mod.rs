@@ -5,7 +5,8 @@
 //! (`derive`). Each new file is downloaded with the fetch code (retries,
 //! resume, mirrors) into a private staging folder and checked like any
 //! fetch: the OpenPGP signature must be made by one of the entry's pinned
-//! signers (for kernel.org over the decompressed tar). Only then is its
+//! signers (for kernel.org over the decompressed tar; for Gentoo's ISO a
+//! clearsigned DIGESTS listing its SHA512). Only then is its
 //! sha256 computed and the entry rewritten in place (`edit`), its
 //! provenance saying how the sha256 was obtained. Anything that fails,
 //! a download, a signature, leaves `sources.lock` and the download cache as
@@ -25,9 +26,11 @@ use derive::Action;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Component of sources.lock (linux, busybox, kexec-tools, musl).
+    /// Component of sources.lock (linux, busybox, kexec-tools, musl,
+    /// gentoo-minimal-iso once its template is uncommented).
     pub component: String,
-    /// New upstream version, e.g. 6.12.108.
+    /// New upstream version, e.g. 6.12.108 (for gentoo-minimal-iso the
+    /// release stamp, e.g. 20251123T153051Z).
     pub version: String,
     /// Also pin sources that have no OpenPGP signature, by the sha256 of
     /// whatever the server sends (trust on first use): check it yourself.
@@ -140,7 +143,8 @@ fn fetch_all(
     let comp_of = |src: &Source| crate::lock::Component {
         version: version.to_owned(),
         license: String::new(),
-        dir: String::new(),
+        dir: None,
+        optional: false,
         source: vec![src.clone()],
     };
     let mut got = Vec::new();
@@ -204,6 +208,7 @@ fn finish(
                 let over = match sig.covers {
                     Covers::File => "over the file",
                     Covers::UncompressedTar => "over the uncompressed tar",
+                    Covers::Digests => "listing the file's SHA512, which matched",
                 };
                 new.sha256_origin = Some(format!(
                     "computed by `cargo xtask bump` after verifying the OpenPGP signature \
@@ -337,5 +342,7 @@ fn print(o: &Outcome) {
     }
 }
 
+#[cfg(test)]
+mod gentoo_tests;
 #[cfg(test)]
 mod tests;

@@ -417,7 +417,7 @@ fn a_signature_over_the_file_is_verified_and_its_pinned_sha256_updated() {
     let lock = Lock::load(&f.lock_path()).unwrap();
     let comp = lock.get("musl").unwrap();
     assert_eq!(
-        (comp.version.as_str(), comp.dir.as_str()),
+        (comp.version.as_str(), comp.dir.as_deref().unwrap()),
         ("1.0.1", "musl-1.0.1")
     );
     let src = &comp.source[0];

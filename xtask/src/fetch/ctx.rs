@@ -8,9 +8,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::record::{FileId, Record};
 use super::report::{Row, SigStatus};
-use super::{apt, http, locate, openpgp, Origin};
+use super::{apt, digests, http, locate, openpgp, Origin};
 use crate::fsutil;
-use crate::lock::{Component, Source};
+use crate::lock::{Component, Covers, Source};
 use crate::ws::Ws;
 
 /// What a file must hash to, and where that pin comes from (shown when a
@@ -248,8 +248,16 @@ impl<'a> Ctx<'a> {
                 return Ok(Ok(SigStatus::Ok(fpr.to_owned())));
             }
         }
-        let fpr = openpgp::verify(self.root, sig, data, &sig_file.path, src.sha256.is_some())
-            .with_context(|| format!("{}: signature check", src.file))?;
+        let pinned = src.sha256.is_some();
+        let fpr = match sig.covers {
+            Covers::Digests => {
+                digests::verify(self.root, sig, &src.file, data, &sig_file.path, pinned)
+            }
+            Covers::File | Covers::UncompressedTar => {
+                openpgp::verify(self.root, sig, data, &sig_file.path, pinned)
+            }
+        }
+        .with_context(|| format!("{}: signature check", src.file))?;
         self.record.borrow_mut().remember_signature(&key, &fpr);
         Ok(Ok(SigStatus::Ok(fpr)))
     }

@@ -26,6 +26,7 @@
 
 mod apt;
 mod ctx;
+pub(crate) mod digests;
 mod http;
 mod locate;
 mod openpgp;
@@ -35,13 +36,14 @@ mod report;
 use anyhow::{bail, Context, Result};
 use camino::Utf8PathBuf;
 
+use crate::lock::Lock;
 use crate::ws::Ws;
 pub use ctx::{mismatch_error, Ctx, Mode};
 use report::Row;
 
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
-    /// Components to fetch [default: all in sources.lock].
+    /// Components [default: every one in sources.lock not marked `optional`].
     pub components: Vec<String>,
 }
 
@@ -94,14 +96,7 @@ pub fn ensure(ws: &Ws, component: &str) -> Result<Fetched> {
 /// `cargo xtask fetch [COMPONENT...]`.
 pub fn run(ws: &Ws, args: &FetchArgs) -> Result<()> {
     let lock = ws.lock()?;
-    let names: Vec<String> = if args.components.is_empty() {
-        lock.component.keys().cloned().collect()
-    } else {
-        args.components.clone()
-    };
-    for name in &names {
-        lock.get(name)?;
-    }
+    let names = selected(lock, &args.components, "fetch")?;
     let ctx = Ctx::new(ws, Mode::Fetch)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
@@ -123,14 +118,39 @@ pub fn run(ws: &Ws, args: &FetchArgs) -> Result<()> {
     finish("fetch", errors, names.len())
 }
 
-/// `cargo xtask verify`: rehash every source alternative present in the cache
-/// and mirrors and check its signature again, trusting no earlier result.
-pub fn verify(ws: &Ws) -> Result<()> {
+/// The components a `fetch` or `verify` works on: the ones named (each must
+/// be in the lock), else every component not marked `optional` (and a note
+/// says which were left out and how to include them).
+pub fn selected(lock: &Lock, asked: &[String], command: &str) -> Result<Vec<String>> {
+    if !asked.is_empty() {
+        for name in asked {
+            lock.get(name)?;
+        }
+        return Ok(asked.to_vec());
+    }
+    let optional = lock.optional_names();
+    if !optional.is_empty() {
+        eprintln!(
+            "note: optional component(s) left out: {}; name them to include them \
+             (`cargo xtask {command} {}`)",
+            optional.join(", "),
+            optional.join(" ")
+        );
+    }
+    Ok(lock.required().map(|(name, _)| name.clone()).collect())
+}
+
+/// `cargo xtask verify [COMPONENT...]`: rehash every source alternative
+/// present in the cache and mirrors and check its signature again, trusting
+/// no earlier result.
+pub fn verify(ws: &Ws, args: &FetchArgs) -> Result<()> {
     let lock = ws.lock()?;
+    let names = selected(lock, &args.components, "verify")?;
     let ctx = Ctx::new(ws, Mode::Verify)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    for (name, comp) in &lock.component {
+    for name in &names {
+        let comp = lock.get(name)?;
         let mut present = false;
         for (i, src) in comp.source.iter().enumerate() {
             match ctx.fetch_source(comp, i, src) {
@@ -154,8 +174,8 @@ pub fn verify(ws: &Ws) -> Result<()> {
     }
     ctx.save_record()?;
     report::print_table(&rows);
-    report::print_provenance(lock);
-    finish("verify", errors, lock.component.len())
+    report::print_provenance(lock, &names);
+    finish("verify", errors, names.len())
 }
 
 fn finish(what: &str, errors: Vec<anyhow::Error>, total: usize) -> Result<()> {

@@ -7,6 +7,9 @@
 //! an unknown issuer, a bad checksum, a revoked or expired key, is an error.
 //! For kernel.org's `.tar.sign` (`covers = "uncompressed-tar"`) the tarball
 //! is decompressed on the fly into the verifier; nothing is written to disk.
+//! A clearsigned file (Gentoo's `.DIGESTS`, `covers = "digests"`) is checked
+//! by [`verify_signed_text`], which returns only the text the signature
+//! covers; `digests` then looks the file's SHA512 up in it.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -17,7 +20,7 @@ use sequoia_openpgp as openpgp;
 
 use openpgp::cert::{Cert, CertParser};
 use openpgp::parse::stream::{
-    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper,
+    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper, VerifierBuilder,
 };
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
@@ -39,24 +42,21 @@ pub fn verify(
     sig_file: &Utf8Path,
     sha256_pinned: bool,
 ) -> Result<String> {
-    let keyring = root.join(&sig.keyring);
-    let certs = pinned_certs(&keyring, &sig.signers)?;
-    let mut policy = StandardPolicy::new();
-    if sha256_pinned {
-        policy.accept_hash(openpgp::types::HashAlgorithm::SHA1);
+    if sig.covers == Covers::Digests {
+        bail!("{sig_file}: a DIGESTS file is checked by fetch::digests::verify (a bug)");
     }
-    let helper = Helper {
-        certs,
-        signer: None,
-    };
+    let keyring = root.join(&sig.keyring);
+    let (policy, helper) = checker(&keyring, sig, sha256_pinned)?;
     let fail = |e: anyhow::Error| {
-        anyhow!(
-            "OpenPGP signature check failed: {sig_file} over {data}{}\n  {e:#}\n  \
-             accepted signers (from {keyring}): {}\n  likely cause: the file or the signature \
-             was modified or does not belong to this release, or the signer is not pinned in sources.lock",
-            if sig.covers == Covers::UncompressedTar { " (decompressed)" } else { "" },
-            sig.signers.join(", ")
-        )
+        let what = format!(
+            "{sig_file} over {data}{}",
+            if sig.covers == Covers::UncompressedTar {
+                " (decompressed)"
+            } else {
+                ""
+            }
+        );
+        failure(&what, e, &keyring, sig)
     };
     let mut verifier = DetachedVerifierBuilder::from_file(sig_file)
         .with_context(|| format!("{sig_file}: not an OpenPGP signature"))?
@@ -68,6 +68,7 @@ pub fn verify(
     );
     let result = match sig.covers {
         Covers::File => verifier.verify_reader(input),
+        Covers::Digests => unreachable!("refused above"),
         Covers::UncompressedTar => {
             let mut input = input;
             let magic = std::io::BufRead::fill_buf(&mut input)
@@ -82,6 +83,69 @@ pub fn verify(
         .signer
         .expect("check() accepted a pinned signer");
     Ok(signer.to_hex())
+}
+
+/// Check the clearsigned (or inline-signed) `signed_file`: the pinned
+/// signer's fingerprint and the text the signature covers. Only that text
+/// is returned: anything before or after the signed part is never seen.
+pub fn verify_signed_text(
+    root: &Utf8Path,
+    sig: &Signature,
+    signed_file: &Utf8Path,
+    sha256_pinned: bool,
+) -> Result<(String, Vec<u8>)> {
+    let keyring = root.join(&sig.keyring);
+    let (policy, helper) = checker(&keyring, sig, sha256_pinned)?;
+    let fail = |e: anyhow::Error| failure(signed_file.as_str(), e, &keyring, sig);
+    let mut verifier = VerifierBuilder::from_file(signed_file)
+        .map_err(|e| {
+            anyhow!(
+                "{signed_file}: not an OpenPGP signed message (expected a clearsigned text): {e}"
+            )
+        })?
+        .with_policy(&policy, None, helper)
+        .map_err(fail)?;
+    let mut text = Vec::new();
+    std::io::copy(&mut verifier, &mut text).map_err(|e| fail(e.into()))?;
+    if !verifier.message_processed() {
+        return Err(fail(anyhow!("the signed message is incomplete")));
+    }
+    let signer = verifier
+        .into_helper()
+        .signer
+        .expect("check() accepted a pinned signer");
+    Ok((signer.to_hex(), text))
+}
+
+/// The policy and the verification helper for `sig`'s pinned signers.
+/// `sha256_pinned` lets SHA-1 through (see [`verify`]).
+fn checker(
+    keyring: &Utf8Path,
+    sig: &Signature,
+    sha256_pinned: bool,
+) -> Result<(StandardPolicy<'static>, Helper)> {
+    let certs = pinned_certs(keyring, &sig.signers)?;
+    let mut policy = StandardPolicy::new();
+    if sha256_pinned {
+        policy.accept_hash(openpgp::types::HashAlgorithm::SHA1);
+    }
+    Ok((
+        policy,
+        Helper {
+            certs,
+            signer: None,
+        },
+    ))
+}
+
+/// The error for a signature that did not verify (`what`: which files).
+fn failure(what: &str, e: anyhow::Error, keyring: &Utf8Path, sig: &Signature) -> anyhow::Error {
+    anyhow!(
+        "OpenPGP signature check failed: {what}\n  {e:#}\n  \
+         accepted signers (from {keyring}): {}\n  likely cause: the file or the signature \
+         was modified or does not belong to this release, or the signer is not pinned in sources.lock",
+        sig.signers.join(", ")
+    )
 }
 
 /// The certificates of `signers` from `keyring`; each must be there.

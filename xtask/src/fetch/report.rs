@@ -172,10 +172,11 @@ pub fn print_table(rows: &[Row]) {
     }
 }
 
-/// Where each pinned sha256 comes from (`sha256_origin` in the lock).
-pub fn print_provenance(lock: &crate::lock::Lock) {
+/// Where each pinned sha256 of the components `names` comes from
+/// (`sha256_origin` in the lock).
+pub fn print_provenance(lock: &crate::lock::Lock, names: &[String]) {
     println!("\nwhere the pinned sha256s come from:");
-    for (name, comp) in &lock.component {
+    for (name, comp) in lock.component.iter().filter(|(n, _)| names.contains(n)) {
         for src in &comp.source {
             let from = match (&src.sha256, &src.sha256_origin) {
                 (Some(_), Some(origin)) => origin.as_str(),

@@ -83,3 +83,54 @@ fn bad_signer_and_url_are_refused() {
     let text = GOOD.replace("file = \"demo-1.0.tar.gz\"", "file = \"../demo.tar.gz\"");
     assert!(err(&text).contains("plain file name"));
 }
+
+/// The Gentoo minimal ISO as the lock's template in sources.lock describes
+/// it: optional, no `dir`, pinned by a clearsigned DIGESTS file.
+const GENTOO: &str = r#"
+[component.gentoo-minimal-iso]
+version = "20251123T170346Z"
+license = "GPL-2.0-only AND LicenseRef-Gentoo-ISO"
+optional = true
+
+[[component.gentoo-minimal-iso.source]]
+file = "install-amd64-minimal-20251123T170346Z.iso"
+urls = ["https://distfiles.gentoo.org/releases/amd64/autobuilds/20251123T170346Z/install-amd64-minimal-20251123T170346Z.iso"]
+
+[component.gentoo-minimal-iso.source.signature]
+file = "install-amd64-minimal-20251123T170346Z.iso.DIGESTS"
+urls = ["https://distfiles.gentoo.org/releases/amd64/autobuilds/20251123T170346Z/install-amd64-minimal-20251123T170346Z.iso.DIGESTS"]
+covers = "digests"
+keyring = "keys/gentoo-release.asc"
+signers = ["13EBBDBEDE7A12775DFDB1BABB572E0E2D182910"]
+"#;
+
+#[test]
+fn an_optional_component_parses_and_is_not_required() {
+    let lock = Lock::parse(&format!("{GOOD}{GENTOO}")).unwrap();
+    let c = lock.get("gentoo-minimal-iso").unwrap();
+    assert!(c.optional && c.dir.is_none());
+    let sig = c.source[0].signature.as_ref().unwrap();
+    assert_eq!(sig.covers, Covers::Digests);
+    let required: Vec<&str> = lock.required().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(required, ["demo"]);
+    assert_eq!(lock.optional_names(), ["gentoo-minimal-iso"]);
+    assert!(
+        !lock.get("demo").unwrap().optional,
+        "the default is required"
+    );
+}
+
+#[test]
+fn only_an_optional_component_may_leave_out_dir() {
+    let e = err(&GOOD.replace("dir = \"demo-1.0\"\n", ""));
+    assert!(
+        e.contains("component.demo") && e.contains("no `dir`") && e.contains("optional"),
+        "{e}"
+    );
+    // A lock of optional components only builds nothing.
+    let only_optional = format!(
+        "schema = 1\nsource_date_epoch = 1\n{}",
+        GENTOO.replace("component.gentoo-minimal-iso", "component.iso")
+    );
+    assert!(err(&only_optional).contains("other than `optional` ones"));
+}

@@ -232,7 +232,7 @@ fn the_sbom_validates_against_cyclonedx_1_5_and_lists_every_source() {
         crate::stamp::sha256_file(&b.tarball).unwrap()
     );
     let comps = bom["components"].as_array().unwrap();
-    for (name, c) in &lock.component {
+    for (name, c) in lock.required() {
         let found = comps
             .iter()
             .find(|x| x["name"] == name.as_str())

@@ -2,6 +2,7 @@
 //! `std::net::TcpListener`, so that a test can cut a transfer, ignore or
 //! honour Range, answer 404), real files on disk and real OpenPGP keys.
 
+mod digests;
 mod download;
 mod lookup;
 mod signatures;
@@ -200,7 +201,8 @@ pub fn component(src: Source) -> Component {
     Component {
         version: "1.0".to_owned(),
         license: "MIT".to_owned(),
-        dir: "pkg-1.0".to_owned(),
+        dir: Some("pkg-1.0".to_owned()),
+        optional: false,
         source: vec![src],
     }
 }
