@@ -258,8 +258,15 @@ fn an_iso_naming_a_missing_kernel_says_which_config_named_it() {
 fn the_gentoo_profile_takes_its_base_from_the_minimal_iso() {
     let root = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let p = crate::kconfig::profile::load(root, "gentoo").unwrap();
+    assert_eq!(
+        p.base,
+        crate::kconfig::profile::Base::IsoComponent("gentoo-minimal-iso".into())
+    );
+    // The same from a file of one's own.
+    let local = crate::kconfig::profile::load(root, "gentoo-local").unwrap();
     let iso = root.join("downloads/install-amd64-minimal.iso");
-    assert_eq!(p.base, crate::kconfig::profile::Base::Iso(iso));
+    assert_eq!(local.base, crate::kconfig::profile::Base::Iso(iso));
+    assert_eq!(local.fragments, p.fragments);
     let tiny = crate::kconfig::profile::load(root, "tiny").unwrap();
     assert_eq!(p.fragments[..tiny.fragments.len()], tiny.fragments[..]);
     assert_eq!(

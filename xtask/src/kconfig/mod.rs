@@ -103,6 +103,21 @@ pub fn configure_step(
                 },
             )
         }
+        // Keyed by the component's Fetch step (its pins in sources.lock),
+        // which [`base_steps`] puts before this one.
+        Base::IsoComponent(name) => {
+            let (base, name, obj) = (profile.base.clone(), name.clone(), obj.to_owned());
+            step.dep(&name).native(
+                format!("extract the config embedded in {base} to {obj}/.config"),
+                move |ws| {
+                    let iso = crate::fetch::ensure(ws, &name)
+                        .with_context(|| format!("kernel config base `{base}`"))?;
+                    let x = crate::ikconfig::from_iso(&iso.path)
+                        .with_context(|| format!("kernel config base `{base}`"))?;
+                    fsutil::write_atomic(&obj.join(".config"), &x.config)
+                },
+            )
+        }
     };
     let frags = profile.fragments.clone();
     let obj_m = obj.to_owned();
@@ -119,6 +134,29 @@ pub fn configure_step(
         )
         .output(obj.join(".config"))
         .output(obj.join(diff::BASE_FILE)))
+}
+
+/// What the base needs before [`configure_step`]: for
+/// `iso:component:NAME`, the Fetch step of NAME (the ISO, verified against
+/// sources.lock); nothing for the other bases.
+pub fn base_steps(ws: &crate::ws::Ws, profile: &Profile) -> Result<Vec<Step>> {
+    let Base::IsoComponent(name) = &profile.base else {
+        return Ok(Vec::new());
+    };
+    let lock = ws.lock()?;
+    if !lock.component.contains_key(name) {
+        bail!(
+            "profile `{}`: its base `{}` names the component `{name}`, which {} does not \
+             have.\n  For `gentoo-minimal-iso`: its entry in sources.lock is a commented-out \
+             template until a release is pinned; uncomment it and run `cargo xtask bump \
+             gentoo-minimal-iso STAMP` (README: \"Pinning the Gentoo minimal ISO\"), or use \
+             the profile `gentoo-local` with an ISO you downloaded and checked yourself.",
+            profile.name,
+            profile.base,
+            crate::lock::LOCK_FILE
+        );
+    }
+    Ok(vec![crate::recipes::fetch_step(ws, name, "image")?])
 }
 
 fn merge_into(obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Result<()> {
@@ -236,9 +274,10 @@ pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
     if let Base::File(p) | Base::Kernel(p) | Base::Iso(p) = &profile.base {
         if !p.exists() && !ws.dry_run {
             bail!(
-                "profile `{}`: its base `{}` does not exist. For `gentoo`, download and verify \
-                 the Gentoo minimal install ISO first (README: \"Getting the Gentoo minimal \
-                 ISO\"); for `gentoo-fixture`, run `cargo xtask ikconfig-check` first",
+                "profile `{}`: its base `{}` does not exist. For `gentoo-local`, download and \
+                 verify the Gentoo minimal install ISO first (README: \"Getting the Gentoo \
+                 minimal ISO yourself\"); for `gentoo-fixture`, run `cargo xtask ikconfig-check` \
+                 first",
                 profile.name,
                 profile.base
             );
@@ -246,6 +285,7 @@ pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
     }
     let k = linux::kernel(ws, args.target, &profile.name);
     let mut steps = recipes::source_steps(ws, linux::SOURCE)?;
+    steps.extend(base_steps(ws, &profile)?);
     steps.push(configure_step(&k.component, &profile, &k.src, &k.obj)?.dep(linux::SOURCE));
     crate::plan::execute(ws, &steps).context("linux: configure")?;
     if ws.dry_run {

@@ -12,6 +12,8 @@ use serde::Deserialize;
 pub const FRAGMENT_DIR: &str = "kconfig-fragments/linux";
 pub const PROFILES_FILE: &str = "kconfig-fragments/linux/profiles.toml";
 pub const DEFAULT_PROFILE: &str = "tiny";
+/// `iso:component:NAME`: the ISO is the file of lock component NAME.
+pub const COMPONENT_PREFIX: &str = "component:";
 
 /// The configuration a profile starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +22,13 @@ pub enum Base {
     MakeTarget(String),
     /// A `.config` file (absolute, resolved against the workspace).
     File(Utf8PathBuf),
-    /// The configuration embedded in a kernel image (planned).
+    /// The configuration embedded in a kernel image.
     Kernel(Utf8PathBuf),
-    /// The configuration of the kernel on a boot ISO (planned).
+    /// The configuration of the kernel on a boot ISO.
     Iso(Utf8PathBuf),
+    /// The same, from the ISO a `sources.lock` component pins
+    /// (`iso:component:gentoo-minimal-iso`), fetched and verified first.
+    IsoComponent(String),
 }
 
 impl fmt::Display for Base {
@@ -33,6 +38,7 @@ impl fmt::Display for Base {
             Base::File(p) => write!(f, "file:{p}"),
             Base::Kernel(p) => write!(f, "kernel:{p}"),
             Base::Iso(p) => write!(f, "iso:{p}"),
+            Base::IsoComponent(c) => write!(f, "iso:{COMPONENT_PREFIX}{c}"),
         }
     }
 }
@@ -51,10 +57,20 @@ impl Base {
             None if matches!(spec, "tinyconfig" | "defconfig") => Base::MakeTarget(spec.to_owned()),
             Some(("file", p)) if !p.is_empty() => Base::File(path(p)),
             Some(("kernel", p)) if !p.is_empty() => Base::Kernel(path(p)),
-            Some(("iso", p)) if !p.is_empty() => Base::Iso(path(p)),
+            Some(("iso", p)) => match p.strip_prefix(COMPONENT_PREFIX) {
+                Some(c) if !c.is_empty() && !c.contains(['/', ':']) => {
+                    Base::IsoComponent(c.to_owned())
+                }
+                Some(_) => bail!(
+                    "kernel config base `{spec}`: expected `iso:component:NAME` with NAME a \
+                     component of sources.lock, e.g. `iso:component:gentoo-minimal-iso`"
+                ),
+                None if !p.is_empty() => Base::Iso(path(p)),
+                None => bail!("kernel config base `{spec}`: no path after `iso:`"),
+            },
             _ => bail!(
                 "unknown kernel config base `{spec}`: expected `tinyconfig`, `defconfig`, \
-                 `file:PATH`, `kernel:PATH` or `iso:PATH`"
+                 `file:PATH`, `kernel:PATH`, `iso:PATH` or `iso:component:NAME`"
             ),
         })
     }
@@ -213,6 +229,13 @@ extends = "loop1"
             Base::parse("iso:g.iso", r).unwrap(),
             Base::Iso("/ws/g.iso".into())
         );
+        let pinned = Base::parse("iso:component:gentoo-minimal-iso", r).unwrap();
+        assert_eq!(pinned, Base::IsoComponent("gentoo-minimal-iso".into()));
+        assert_eq!(pinned.to_string(), "iso:component:gentoo-minimal-iso");
+        for bad in ["iso:component:", "iso:component:a/b", "iso:"] {
+            let e = format!("{:#}", Base::parse(bad, r).unwrap_err());
+            assert!(e.contains(bad), "{e}");
+        }
     }
 
     #[test]

@@ -182,3 +182,57 @@ fn kernel_and_iso_bases_extract_the_embedded_config() {
         }
     }
 }
+
+#[test]
+fn an_iso_component_base_waits_for_the_verified_image() {
+    let profile = profile::Profile {
+        name: "gentoo".into(),
+        base: Base::IsoComponent("gentoo-minimal-iso".into()),
+        fragments: vec![],
+    };
+    let step = configure_step("linux-gentoo", &profile, "/s".into(), "/o".into()).unwrap();
+    let text = crate::plan::describe(&[step]);
+    for e in [
+        "input  base=iso:component:gentoo-minimal-iso",
+        "after  gentoo-minimal-iso",
+        "[xtask] extract the config embedded in iso:component:gentoo-minimal-iso to /o/.config",
+        "[xtask] merge the fragments into .config",
+    ] {
+        assert!(text.contains(e), "`{e}` missing in:\n{text}");
+    }
+    // No file input: the image is keyed by its pins in sources.lock, through
+    // the component's fetch step.
+    assert!(!text.contains("input  file"), "{text}");
+}
+
+#[test]
+fn the_gentoo_profile_says_how_to_pin_its_iso_while_the_lock_lacks_it() {
+    let ws = crate::recipes::testutil::ws();
+    if ws
+        .lock()
+        .unwrap()
+        .component
+        .contains_key("gentoo-minimal-iso")
+    {
+        // Pinned: the base is that component's fetch step.
+        let p = profile::load(&ws.root, "gentoo").unwrap();
+        let steps = base_steps(&ws, &p).unwrap();
+        assert_eq!(steps[0].id(), "gentoo-minimal-iso fetch");
+        return;
+    }
+    let p = profile::load(&ws.root, "gentoo").unwrap();
+    let Err(e) = base_steps(&ws, &p) else {
+        panic!("base_steps accepted a component the lock does not have")
+    };
+    let e = format!("{e:#}");
+    for want in [
+        "profile `gentoo`: its base `iso:component:gentoo-minimal-iso` names the component \
+         `gentoo-minimal-iso`, which sources.lock does not have",
+        "cargo xtask bump gentoo-minimal-iso STAMP",
+        "gentoo-local",
+    ] {
+        assert!(e.contains(want), "`{want}` missing in: {e}");
+    }
+    let tiny = profile::load(&ws.root, "tiny").unwrap();
+    assert!(base_steps(&ws, &tiny).unwrap().is_empty());
+}

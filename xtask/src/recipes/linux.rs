@@ -98,7 +98,9 @@ pub fn steps(
         })
         .run(kbuild(ws, &k, epoch).arg("bzImage"))
         .output(k.image.clone());
-    Ok(vec![configure, compile, link])
+    let mut steps = kconfig::base_steps(ws, profile)?;
+    steps.extend([configure, compile, link]);
+    Ok(steps)
 }
 
 /// Copy unless `to` already holds the same bytes (kbuild goes by mtime).

@@ -141,22 +141,8 @@ pub fn src_dir(ws: &Ws, component: &str) -> Utf8PathBuf {
 /// refused, whatever the quick check of `ensure` said.
 pub fn source_steps(ws: &Ws, component: &str) -> Result<Vec<Step>> {
     let entry = ws.lock()?.get(component)?;
-    let mut fetch = Step::new(component, Stage::Fetch).value("version", &entry.version);
-    for (i, s) in entry.source.iter().enumerate() {
-        let mut pin = format!("{} sha256={}", s.file, s.sha256.as_deref().unwrap_or("-"));
-        if let Some(sig) = &s.signature {
-            pin.push_str(&format!(" signed-by={}", sig.signers.join(",")));
-        }
-        fetch = fetch.value(&format!("source{i}"), pin);
-    }
+    let fetch = fetch_step(ws, component, "tarball")?;
     let name = component.to_owned();
-    let fetch = fetch.native(
-        format!("verify the pinned {component} {} tarball", entry.version),
-        {
-            let name = name.clone();
-            move |ws| crate::fetch::ensure(ws, &name).map(|_| ())
-        },
-    );
     let dest = src_dir(ws, component);
     let extract = Step::new(component, Stage::Extract)
         .native(
@@ -171,6 +157,27 @@ pub fn source_steps(ws: &Ws, component: &str) -> Result<Vec<Step>> {
         )
         .output(dest);
     Ok(vec![fetch, extract])
+}
+
+/// The Fetch step of a component alone (`NAME fetch`), keyed by the lock
+/// entry's pins: for a file used as is, such as the ISO a kernel
+/// configuration base comes from, and as the first of [`source_steps`].
+/// `what` the file is ("tarball") goes into the step's description.
+pub fn fetch_step(ws: &Ws, component: &str, what: &str) -> Result<Step> {
+    let entry = ws.lock()?.get(component)?;
+    let mut fetch = Step::new(component, Stage::Fetch).value("version", &entry.version);
+    for (i, s) in entry.source.iter().enumerate() {
+        let mut pin = format!("{} sha256={}", s.file, s.sha256.as_deref().unwrap_or("-"));
+        if let Some(sig) = &s.signature {
+            pin.push_str(&format!(" signed-by={}", sig.signers.join(",")));
+        }
+        fetch = fetch.value(&format!("source{i}"), pin);
+    }
+    let name = component.to_owned();
+    Ok(fetch.native(
+        format!("verify the pinned {component} {} {what}", entry.version),
+        move |ws| crate::fetch::ensure(ws, &name).map(|_| ()),
+    ))
 }
 
 /// Concatenate plans, keeping only the first of steps with the same id (the
