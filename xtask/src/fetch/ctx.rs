@@ -76,7 +76,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(ws: &'a Ws, mode: Mode) -> Result<Ctx<'a>> {
-        Ok(Ctx::with(&ws.root, &ws.distfiles, &ws.mirrors, mode)?)
+        Ctx::with(&ws.root, &ws.distfiles, &ws.mirrors, mode)
     }
 
     pub fn with(

@@ -46,7 +46,7 @@ fn merge_writes_fragments_over_the_base() {
         "CONFIG_TMPFS=y\n# CONFIG_SHMEM is not set\n",
         "CONFIG_SHMEM=y\nCONFIG_OTHER=y\n",
     );
-    merge_into(&t.obj, &[t.frag.clone()]).unwrap();
+    merge_into(&t.obj, std::slice::from_ref(&t.frag)).unwrap();
     let out = std::fs::read_to_string(t.obj.join(".config")).unwrap();
     assert_eq!(
         out,
@@ -60,7 +60,7 @@ fn verify_accepts_a_config_that_kept_every_wish() {
         "CONFIG_TMPFS=y\n# CONFIG_SHMEM is not set\n",
         &format!("CONFIG_TMPFS=y\n{INITRAMFS_LINE}"),
     );
-    verify(&t.src, &t.obj, &[t.frag.clone()]).unwrap();
+    verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap();
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn verify_names_each_dropped_symbol_and_what_it_depends_on() {
     );
     let err = format!(
         "{:#}",
-        verify(&t.src, &t.obj, &[t.frag.clone()]).unwrap_err()
+        verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap_err()
     );
     let frag = &t.frag;
     assert!(err.contains("2 symbol(s)"), "{err}");
@@ -106,7 +106,7 @@ fn verify_checks_the_generated_initramfs_source() {
     );
     let err = format!(
         "{:#}",
-        verify(&t.src, &t.obj, &[t.frag.clone()]).unwrap_err()
+        verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap_err()
     );
     assert!(
         err.contains("CONFIG_INITRAMFS_SOURCE: wanted \"gen-kexec-initramfs.cpio\""),
