@@ -23,6 +23,7 @@ mod stamp;
 mod tarball;
 mod testsuite;
 mod userland;
+mod utc;
 mod ws;
 
 use anyhow::Result;

@@ -99,25 +99,17 @@ pub struct Machine {
     pub pflash: Option<(Utf8PathBuf, Utf8PathBuf)>,
 }
 
-/// The QEMU command line (without the program name). The disk is opened
-/// with `snapshot=on`: the guest's writes go to a temporary overlay, so one
-/// adapted image serves every case and is never modified.
-pub fn args(m: &Machine) -> Vec<String> {
-    let mut a: Vec<String> = Vec::new();
-    let mut push = |s: &[&str]| a.extend(s.iter().map(|s| s.to_string()));
-    let accel = match m.accel {
-        Accel::Kvm => "kvm",
-        Accel::Tcg => "tcg",
-    };
-    push(&[
+/// The arguments every run starts with: a q35 machine with `memory_mib` of
+/// RAM, no display, monitor or network, the serial port on stdio, and no
+/// reboot (a guest reboot ends the run).
+fn headless(accel: &str, memory_mib: u32) -> Vec<String> {
+    [
         "-machine",
         "q35",
         "-accel",
         accel,
         "-m",
-        &MEMORY_MIB.to_string(),
-    ]);
-    push(&[
+        &memory_mib.to_string(),
         "-display",
         "none",
         "-monitor",
@@ -127,7 +119,22 @@ pub fn args(m: &Machine) -> Vec<String> {
         "-nic",
         "none",
         "-no-reboot",
-    ]);
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The QEMU command line (without the program name). The disk is opened
+/// with `snapshot=on`: the guest's writes go to a temporary overlay, so one
+/// adapted image serves every case and is never modified.
+pub fn args(m: &Machine) -> Vec<String> {
+    let accel = match m.accel {
+        Accel::Kvm => "kvm",
+        Accel::Tcg => "tcg",
+    };
+    let mut a = headless(accel, MEMORY_MIB);
+    let mut push = |s: &[&str]| a.extend(s.iter().map(|s| s.to_string()));
     if let (Firmware::Uefi, Some((code, vars))) = (m.firmware, &m.pflash) {
         push(&[
             "-drive",
@@ -286,30 +293,16 @@ pub fn kvm_works(kernel: &Utf8Path, log: &Utf8Path) -> Result<bool> {
     {
         return Ok(false);
     }
-    let args: Vec<String> = [
-        "-machine",
-        "q35",
-        "-accel",
-        "kvm",
-        "-m",
-        "256",
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "stdio",
-        "-nic",
-        "none",
-        "-no-reboot",
-        "-kernel",
-        kernel.as_str(),
-        "-append",
-        "console=ttyS0 panic=-1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = headless("kvm", 256);
+    args.extend(
+        [
+            "-kernel",
+            kernel.as_str(),
+            "-append",
+            "console=ttyS0 panic=-1",
+        ]
+        .map(String::from),
+    );
     let run = run(
         &args,
         log,

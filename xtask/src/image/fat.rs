@@ -12,6 +12,8 @@ use fatfs::{
     Date, DateTime, FatType, FileSystem, FormatVolumeOptions, FsOptions, Time, TimeProvider,
 };
 
+use crate::utc::Utc;
+
 /// The label `/init` looks for (`findfs LABEL=gen-kexec`).
 pub const LABEL: &str = "gen-kexec";
 
@@ -91,19 +93,8 @@ impl TimeProvider for FixedClock {
 
 /// Civil date and time (UTC) of a Unix time, clamped to FAT's 1980..2107.
 pub fn fat_time(epoch: u64) -> DateTime {
-    let days = (epoch / 86400) as i64;
-    let secs = epoch % 86400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u16;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u16;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-    if year < 1980 {
+    let t = Utc::from_epoch(epoch);
+    if t.year < 1980 {
         return DateTime {
             date: Date {
                 year: 1980,
@@ -118,13 +109,16 @@ pub fn fat_time(epoch: u64) -> DateTime {
             },
         };
     }
-    let year = year.min(2107);
     DateTime {
-        date: Date { year, month, day },
+        date: Date {
+            year: t.year.min(2107) as u16,
+            month: t.month as u16,
+            day: t.day as u16,
+        },
         time: Time {
-            hour: (secs / 3600) as u16,
-            min: (secs / 60 % 60) as u16,
-            sec: (secs % 60) as u16,
+            hour: t.hour as u16,
+            min: t.minute as u16,
+            sec: t.second as u16,
             millis: 0,
         },
     }

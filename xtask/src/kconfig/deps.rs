@@ -80,6 +80,21 @@ fn collect_kconfig_files(
     Ok(())
 }
 
+/// Keywords that start a new block, indented or not: each ends the entry
+/// before it, so its `depends on`/`select` lines stop there.
+const BLOCK_KEYWORDS: &[&str] = &[
+    "config",
+    "menuconfig",
+    "choice",
+    "endchoice",
+    "menu",
+    "endmenu",
+    "if",
+    "endif",
+    "source",
+    "comment",
+];
+
 /// Every `config`/`menuconfig` definition in one Kconfig file.
 pub fn parse_file(name: &str, text: &str) -> Vec<(String, Definition)> {
     let mut out = Vec::new();
@@ -100,35 +115,9 @@ pub fn parse_file(name: &str, text: &str) -> Vec<(String, Definition)> {
         let indented = line.starts_with([' ', '\t']);
         let t = line.trim();
         let word = t.split_whitespace().next().unwrap_or("");
-        if !indented
-            || matches!(
-                word,
-                "config"
-                    | "menuconfig"
-                    | "choice"
-                    | "endchoice"
-                    | "menu"
-                    | "endmenu"
-                    | "if"
-                    | "endif"
-                    | "source"
-                    | "comment"
-            )
-        {
-            if matches!(
-                word,
-                "config"
-                    | "menuconfig"
-                    | "choice"
-                    | "endchoice"
-                    | "menu"
-                    | "endmenu"
-                    | "if"
-                    | "endif"
-                    | "source"
-                    | "comment"
-                    | "mainmenu"
-            ) {
+        let is_block = BLOCK_KEYWORDS.contains(&word);
+        if !indented || is_block {
+            if is_block || word == "mainmenu" {
                 if let Some(done) = current.take() {
                     out.push(done);
                 }

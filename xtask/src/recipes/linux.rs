@@ -16,6 +16,7 @@ use crate::kconfig::{self, profile::Profile};
 use crate::plan::{Command, Stage, Step};
 use crate::recipes::{self, Dirs, Target};
 use crate::stamp::Input;
+use crate::utc::Utc;
 use crate::ws::Ws;
 
 pub const SOURCE: &str = "linux";
@@ -114,30 +115,20 @@ fn copy_if_changed(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
 
 /// `date -u` style text for a Unix time: `Wed Jan  1 00:00:00 UTC 2025`.
 pub fn utc_date(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64;
-    let secs = epoch % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
+    let t = Utc::from_epoch(epoch);
     format!(
-        "{} {} {:2} {:02}:{:02}:{:02} UTC {year}",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{} {} {:2} {:02}:{:02}:{:02} UTC {}",
+        WEEKDAYS[t.weekday as usize],
+        MONTHS[(t.month - 1) as usize],
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.year
     )
 }
 
