@@ -90,7 +90,7 @@ fn main() -> Result<()> {
         Command::Verify(args) => fetch::verify(&ws, &args),
         Command::HostDeps(args) => hostdeps::run(&ws, &args),
         Command::E2e(args) => e2e::run(&ws, &args),
-        Command::ExtractConfig(args) => ikconfig::run(&args),
+        Command::ExtractConfig(args) => ikconfig::run(&ws, &args),
         Command::IkconfigCheck(args) => ikconfig::buildcheck::run(&ws, &args),
         Command::AdaptImage(args) => image::adapt::run(&ws, &args),
         Command::Inspect(args) => image::inspect::run(&args),

@@ -132,7 +132,9 @@ fn looks_like_iso(path: &Utf8Path) -> bool {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// `iso:PATH` (a boot ISO: its default kernel), `kernel:PATH` (a bzImage,
-    /// vmlinux or compressed vmlinux), or a bare PATH of either kind.
+    /// vmlinux or compressed vmlinux), a bare PATH of either kind, or
+    /// `iso:component:NAME` (the ISO sources.lock pins as NAME, fetched and
+    /// verified first, e.g. `iso:component:gentoo-minimal-iso`).
     pub source: String,
     /// Write the configuration here (atomically) instead of to stdout.
     #[arg(short, long)]
@@ -140,8 +142,20 @@ pub struct Args {
 }
 
 /// `cargo xtask extract-config`: print or write the embedded `.config`.
-pub fn run(args: &Args) -> Result<()> {
-    let x = from_spec(&args.source)?;
+pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
+    let prefix = format!("iso:{}", crate::kconfig::profile::COMPONENT_PREFIX);
+    let x = match args.source.strip_prefix(&prefix) {
+        // The ISO a sources.lock component pins, verified first.
+        Some(name) => {
+            if !ws.lock()?.component.contains_key(name) {
+                bail!("`{}` {}", args.source, crate::kconfig::not_in_lock(name));
+            }
+            let iso = crate::fetch::ensure(ws, name)
+                .with_context(|| format!("extract-config {}", args.source))?;
+            from_iso(&iso.path)?
+        }
+        None => from_spec(&args.source)?,
+    };
     eprintln!(
         "extract-config: {} ({} bytes of .config)",
         x.origin,

@@ -146,17 +146,26 @@ pub fn base_steps(ws: &crate::ws::Ws, profile: &Profile) -> Result<Vec<Step>> {
     let lock = ws.lock()?;
     if !lock.component.contains_key(name) {
         bail!(
-            "profile `{}`: its base `{}` names the component `{name}`, which {} does not \
-             have.\n  For `gentoo-minimal-iso`: its entry in sources.lock is a commented-out \
-             template until a release is pinned; uncomment it and run `cargo xtask bump \
-             gentoo-minimal-iso STAMP` (README: \"Pinning the Gentoo minimal ISO\"), or use \
-             the profile `gentoo-local` with an ISO you downloaded and checked yourself.",
+            "profile `{}`: its base `{}` {}",
             profile.name,
             profile.base,
-            crate::lock::LOCK_FILE
+            not_in_lock(name)
         );
     }
     Ok(vec![crate::recipes::fetch_step(ws, name, "image")?])
+}
+
+/// Why an `iso:component:NAME` base cannot be had when the lock lacks NAME,
+/// and what to do.
+pub fn not_in_lock(name: &str) -> String {
+    format!(
+        "names the component `{name}`, which {} does not have.\n  For \
+         `gentoo-minimal-iso`: its entry in sources.lock is a commented-out template until a \
+         release is pinned; uncomment it and run `cargo xtask bump gentoo-minimal-iso STAMP` \
+         (README: \"Pinning the Gentoo minimal ISO\"), or use the profile `gentoo-local` with \
+         an ISO you downloaded and checked yourself.",
+        crate::lock::LOCK_FILE
+    )
 }
 
 fn merge_into(obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Result<()> {
