@@ -143,7 +143,7 @@ fn hybrid_iso_gets_an_esp_and_an_el_torito_uefi_entry() {
     for want in [
         "partition 2: sectors 2048..34816 (16.0 MiB), 0xef EFI System",
         "section 1: platform 0xef UEFI, bootable, no emulation, load RBA 512 (sector 2048 = partition 2), 32768 sectors",
-        "label \"gen-kexec\"",
+        "partition 2: FAT16, label \"gen-kexec\", volume id ",
         "/EFI/Boot/bootx64.efi (2500000 bytes)",
         "boot config /isolinux/isolinux.cfg (ISO 9660):",
         "    | append=\"console=ttyS0,115200 quiet\"",

@@ -220,11 +220,11 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
             Ok(s) => {
                 writeln!(
                     o,
-                    "  partition {}: {:?}, label {:?} (root directory: {:?}), volume id {:08X}",
+                    "  partition {}: {}, label {:?}{}, volume id {:08X}",
                     p.number,
-                    s.fat_type,
+                    fat_name(s.fat_type),
                     s.label.trim_end(),
-                    s.root_label.as_deref().map(str::trim_end),
+                    root_label_note(s.label.trim_end(), s.root_label.as_deref()),
                     s.volume_id
                 )?;
                 for (name, size) in &s.files {
@@ -242,6 +242,25 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
         }
     }
     Ok(())
+}
+
+fn fat_name(t: fatfs::FatType) -> &'static str {
+    match t {
+        fatfs::FatType::Fat12 => "FAT12",
+        fatfs::FatType::Fat16 => "FAT16",
+        fatfs::FatType::Fat32 => "FAT32",
+    }
+}
+
+/// The boot sector's label is what most tools show; Linux's blkid (and
+/// busybox findfs) prefer the volume label entry in the root directory.
+/// Say so only when the two disagree.
+fn root_label_note(boot_sector: &str, root_dir: Option<&str>) -> String {
+    match root_dir.map(str::trim_end) {
+        Some(l) if l == boot_sector => String::new(),
+        Some(l) => format!(" (but the root directory's volume label is {l:?})"),
+        None => " (no volume label entry in the root directory)".to_owned(),
+    }
 }
 
 fn show_config(o: &mut String, title: &str, text: &[u8]) -> Result<()> {
