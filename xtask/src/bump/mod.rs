@@ -343,6 +343,4 @@ fn print(o: &Outcome) {
 }
 
 #[cfg(test)]
-mod gentoo_tests;
-#[cfg(test)]
 mod tests;

@@ -22,7 +22,7 @@ pub const ESP_FOUND: &str = "gen-kexec: found ";
 pub const EXEC: &str = "gen-kexec: exec:";
 pub const RESCUE: &str = "gen-kexec: starting a rescue shell";
 pub const ERROR: &str = "gen-kexec: error:";
-/// What the fixtures' marker `/init` prints (see `fixtures::marker_init`).
+/// What the fixtures' marker `/init` prints (see `initrd::marker_init`).
 pub const TARGET: &str = "E2E-TARGET:";
 pub const PANIC: &str = "Kernel panic - not syncing";
 

@@ -3,10 +3,6 @@
 //! server laid out like distfiles.gentoo.org (`autobuilds/STAMP/...`) and a
 //! key generated here standing in for the Gentoo release key.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use camino::Utf8PathBuf;
 use sequoia_openpgp::serialize::SerializeInto;
 
@@ -16,31 +12,6 @@ use crate::release::tests::generated_key;
 
 const STAMP: &str = "20990101T000000Z";
 const GENTOO_FPR: &str = "13EBBDBEDE7A12775DFDB1BABB572E0E2D182910";
-
-type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
-
-/// Serves `files` by URL path, 404 for anything else.
-fn serve() -> (String, Files) {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
-    let files: Files = Arc::default();
-    let served = files.clone();
-    std::thread::spawn(move || {
-        for req in server.incoming_requests() {
-            let body = served.lock().unwrap().get(req.url()).cloned();
-            let _ = match body {
-                Some(b) => req.respond(tiny_http::Response::from_data(b)),
-                None => req.respond(tiny_http::Response::empty(404)),
-            };
-        }
-    });
-    (base, files)
-}
-
-fn tune(ctx: &mut Ctx) {
-    ctx.http.attempts = 1;
-    ctx.http.backoff = Duration::from_millis(1);
-}
 
 #[test]
 fn the_template_is_pinned_by_bump_after_the_digests_verified() {
@@ -79,7 +50,7 @@ fn the_template_is_pinned_by_bump_after_the_digests_verified() {
         root: &root,
         cache: &cache,
         mirrors: &[],
-        tune,
+        tune: fast_http,
     };
     let o = bump(&env, "gentoo-minimal-iso", STAMP, false, false).unwrap();
     let sha = crate::stamp::sha256_bytes(&iso);
