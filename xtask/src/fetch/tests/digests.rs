@@ -195,13 +195,14 @@ fn a_tampered_digests_text_is_rejected() {
     g.publish(&iso, prefixed.as_bytes());
     let e = g.check(&[&g.key]).unwrap_err();
     assert!(
-        e.contains("SHA512 mismatch") || e.contains("OpenPGP"),
-        "{e}"
+        e.contains("SHA512 mismatch") && e.contains(&format!("expected {}", sha512(b"other"))),
+        "the signed hash decides: {e}"
     );
 
     // A detached signature is not a DIGESTS file.
     g.publish(&iso, &crate::release::tests::sign_with(&g.key, &iso));
-    assert!(g.check(&[&g.key]).is_err());
+    let e = g.check(&[&g.key]).unwrap_err();
+    assert!(e.contains("Malformed OpenPGP message"), "{e}");
 }
 
 /// The real lock plus the template entry of sources.lock, uncommented.
@@ -234,4 +235,34 @@ fn a_plain_fetch_leaves_out_optional_components_and_fetches_them_when_named() {
         super::super::selected(&lock, &["nope".to_owned()], "fetch").unwrap_err()
     );
     assert!(e.contains("no component `nope`"), "{e}");
+}
+
+#[test]
+fn the_sbom_of_a_lock_with_an_optional_component_lists_the_four_build_sources() {
+    let lock = lock_with_optional_iso();
+    // What a release records: the source each build component used.
+    let used: Vec<crate::sbom::SourceUsed> = lock
+        .required()
+        .map(|(name, c)| crate::sbom::SourceUsed {
+            component: name.clone(),
+            index: 0,
+            sha256: c.source[0].sha256.clone().unwrap(),
+        })
+        .collect();
+    let subject = crate::sbom::Subject {
+        tarball_sha256: "0".repeat(64),
+        efi_sha256: "1".repeat(64),
+    };
+    let bom = crate::sbom::cyclonedx(&lock, &used, &subject, 1).unwrap();
+    let bom: serde_json::Value = serde_json::from_slice(&bom).unwrap();
+    let names: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in ["busybox", "kexec-tools", "linux", "musl"] {
+        assert!(names.contains(&name), "{name} missing: {names:?}");
+    }
+    assert!(!names.contains(&"gentoo-minimal-iso"), "{names:?}");
 }
