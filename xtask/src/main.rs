@@ -1,6 +1,7 @@
 //! gen-kexec's build system. `cargo xtask --help` lists the commands; each
 //! lives in a module of its own and this file only dispatches.
 
+mod bench;
 mod bootloader;
 mod bump;
 mod cilint;
@@ -78,6 +79,9 @@ enum Command {
     Bump(bump::Args),
     /// Build and collect a release into dist/: tarball, EFI file, manifest, SBOM, SHA256SUMS(.asc).
     Release(release::Args),
+    /// Measure the figures the project sets targets for (no-op runs,
+    /// adapt-image on a 1 GiB image, sizes; --cold adds a cold build).
+    Bench(bench::Args),
     /// Lint .github/workflows/ with actionlint and GitHub's workflow schema (whichever is installed).
     LintCi,
 }
@@ -102,6 +106,7 @@ fn main() -> Result<()> {
         Command::Test(args) => testsuite::run(&ws, &args),
         Command::Bump(args) => bump::run(&ws, &args),
         Command::Release(args) => release::run(&ws, &args),
+        Command::Bench(args) => bench::run(&ws, &args),
         Command::LintCi => cilint::run(&ws),
     }
 }

@@ -36,9 +36,11 @@ pub fn adapted_path(ws: &Ws, f: &Fixture) -> Utf8PathBuf {
 /// One step per fixture: `adapt-image FIXTURE -o ADAPTED --tarball T
 /// --append APPEND`, in process.
 pub fn adapt_steps(ws: &Ws, tarball: &Utf8Path, fixtures: &[Fixture]) -> Result<Vec<Step>> {
-    let exe = std::env::current_exe().context("cannot find the running xtask")?;
-    let exe = Utf8PathBuf::from_path_buf(exe)
-        .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?;
+    // adapt-image is part of this program: what it writes follows from its
+    // sources and the crates it uses (Cargo.lock). Not the xtask binary
+    // itself: `cargo test` may replace that file while this one runs.
+    let image_sources = crate::image::source_id();
+    let cargo_lock = ws.root.join("Cargo.lock");
     Ok(fixtures
         .iter()
         .map(|f| {
@@ -59,9 +61,8 @@ pub fn adapt_steps(ws: &Ws, tarball: &Utf8Path, fixtures: &[Fixture]) -> Result<
             Step::new(&format!("e2e-{}", f.name), Stage::Install)
                 .input(Input::File(tarball.to_owned()))
                 .value("append", APPEND)
-                // adapt-image is part of this program: a rebuilt xtask
-                // adapts again (a second or so per image).
-                .input(Input::File(exe.clone()))
+                .value("adapt-image sources", &image_sources)
+                .input(Input::File(cargo_lock.clone()))
                 .native(what, move |ws| {
                     if let Some(dir) = args.output.parent() {
                         std::fs::create_dir_all(dir)

@@ -76,7 +76,49 @@ the catalog and falls back to the MBR, which allows a larger ESP (default 100 Mi
 image then no longer boots as a CD/DVD at all (neither BIOS nor UEFI: both need El Torito there);
 from a USB stick or hard disk it still boots in BIOS mode (isohybrid MBR) and in UEFI mode (MBR ESP).";
 
+/// What [`adapt`] did, with its timings (for the user and `cargo xtask bench`).
+pub struct Report {
+    pub total_bytes: u64,
+    pub esp_bytes: u64,
+    pub first_sector: u64,
+    pub el_torito_entry: bool,
+    pub method: copy::Method,
+    pub copy_secs: f64,
+    pub flush_secs: f64,
+    pub total_secs: f64,
+}
+
+impl Report {
+    /// Everything but copying the input and flushing to disk.
+    pub fn beyond_copy_secs(&self) -> f64 {
+        self.total_secs - self.copy_secs - self.flush_secs
+    }
+}
+
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
+    let r = adapt(ws, args)?;
+    println!(
+        "adapt-image: wrote {} ({} MiB): ESP {} MiB at sector {}{}; copied by {} in {:.2} s \
+         (+ {:.2} s flushing to disk), the rest took {:.2} s",
+        args.output,
+        r.total_bytes / MIB,
+        r.esp_bytes / MIB,
+        r.first_sector,
+        if r.el_torito_entry {
+            ", with an El Torito UEFI entry"
+        } else {
+            ""
+        },
+        r.method,
+        r.copy_secs,
+        r.flush_secs,
+        r.beyond_copy_secs()
+    );
+    Ok(())
+}
+
+/// Write the adapted image (see the module doc and [`Args`]).
+pub fn adapt(ws: &Ws, args: &Args) -> Result<Report> {
     let t0 = Instant::now();
     let tarball_path = args
         .tarball
@@ -219,17 +261,16 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     })();
     let method = result.map_err(|e| explain_no_space(e, &args.output, total))?;
     out.commit(&args.output)?;
-    let secs = t0.elapsed().as_secs_f64();
-    println!(
-        "adapt-image: wrote {} ({} MiB): ESP {} MiB at sector {first}{}; copied by {method} in {copy_time:.2} s \
-         (+ {flush_time:.2} s flushing to disk), the rest took {:.2} s",
-        args.output,
-        total / MIB,
-        esp / MIB,
-        if el_torito_entry { ", with an El Torito UEFI entry" } else { "" },
-        secs - copy_time - flush_time
-    );
-    Ok(())
+    Ok(Report {
+        total_bytes: total,
+        esp_bytes: esp,
+        first_sector: first,
+        el_torito_entry,
+        method,
+        copy_secs: copy_time,
+        flush_secs: flush_time,
+        total_secs: t0.elapsed().as_secs_f64(),
+    })
 }
 
 /// The output being written: `OUTPUT.partial`, removed unless committed.

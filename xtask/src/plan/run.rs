@@ -93,7 +93,7 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
         }
         let seconds = started.elapsed().as_secs_f64();
         println!(
-            "  {:<12} {:<10} {}",
+            "  {:<20} {:<10} {}",
             step.component,
             step.stage,
             if fresh {

@@ -1,0 +1,243 @@
+//! `cargo xtask bench`: the figures the project sets targets for, measured
+//! the way a user meets them (wall clock of `cargo xtask ...` as typed, so
+//! cargo's own freshness check counts), printed as one table.
+//!
+//! Not a test: the figures depend on the machine. Inputs are never touched:
+//! the cold build goes to a scratch build directory, the adapt-image image
+//! is made in the build directory.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::cmd;
+
+use crate::image::{self, adapt};
+use crate::recipes::Target;
+use crate::ws::Ws;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Also time a cold build (userland, then the tarball) in a scratch
+    /// build directory: minutes.
+    #[arg(long)]
+    pub cold: bool,
+    /// Size of the disk image adapt-image is timed on (K, M, G).
+    #[arg(long, default_value = "1G", value_parser = image::parse_size)]
+    pub image_size: u64,
+}
+
+/// One line of the table.
+struct Row {
+    what: String,
+    figure: String,
+    target: &'static str,
+    ok: bool,
+}
+
+fn row(what: impl Into<String>, figure: String, target: &'static str, ok: bool) -> Row {
+    Row {
+        what: what.into(),
+        figure,
+        target,
+        ok,
+    }
+}
+
+pub fn run(ws: &Ws, args: &Args) -> Result<()> {
+    let mut rows = Vec::new();
+    if args.cold {
+        let scratch = ws.build.join("bench-cold");
+        crate::fsutil::remove_dir_all_if_exists(&scratch)?;
+        let userland = timed(ws, &scratch, &["userland"], true).context("bench: cold userland")?;
+        let kernel = timed(ws, &scratch, &["tarball"], true).context("bench: cold tarball")?;
+        rows.push(row(
+            "cold: musl + headers + busybox + kexec",
+            secs(userland),
+            "<= 120 s",
+            userland <= 120.0,
+        ));
+        rows.push(row(
+            "cold: whole tarball (userland + kernel)",
+            secs(userland + kernel),
+            "<= 540 s",
+            userland + kernel <= 540.0,
+        ));
+        crate::fsutil::remove_dir_all_if_exists(&scratch)?;
+    }
+    println!("bench: bringing {} up to date (not timed)", ws.build);
+    timed(ws, &ws.build, &["tarball"], true).context("bench: preparing the build")?;
+    for (sub, target, limit) in [
+        ("fetch", "< 1 s", 1.0),
+        ("userland", "< 1 s", 1.0),
+        ("tarball", "about 1 s", 1.5),
+    ] {
+        let t = timed(ws, &ws.build, &[sub], false).with_context(|| format!("bench: {sub}"))?;
+        rows.push(row(
+            format!("no-op `cargo xtask {sub}`"),
+            secs(t),
+            target,
+            t < limit,
+        ));
+    }
+    rows.extend(adapt_rows(ws, args.image_size).context("bench: adapt-image")?);
+    rows.extend(size_rows(ws)?);
+    print_table(&rows);
+    Ok(())
+}
+
+/// Run `cargo xtask --build-dir BUILD ARGS...` from the workspace with the
+/// same sources; its wall-clock seconds.
+fn timed(ws: &Ws, build: &Utf8Path, args: &[&str], show: bool) -> Result<f64> {
+    let sh = &ws.sh;
+    let mut global = vec![
+        "--build-dir".to_owned(),
+        build.to_string(),
+        "--distfiles".to_owned(),
+        ws.distfiles.to_string(),
+    ];
+    for m in &ws.mirrors {
+        global.extend(["--mirror".to_owned(), m.to_string()]);
+    }
+    let cmd = cmd!(sh, "cargo xtask {global...} {args...}")
+        .env_remove("GEN_KEXEC_MIRROR")
+        .quiet();
+    let started = Instant::now();
+    if show {
+        cmd.run()?;
+    } else {
+        let out = cmd.ignore_status().output()?;
+        if !out.status.success() {
+            std::io::stderr().write_all(&out.stderr)?;
+            bail!("`cargo xtask {}` failed ({})", args.join(" "), out.status);
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// adapt-image on a full (not sparse) MBR disk image of `size` bytes.
+fn adapt_rows(ws: &Ws, size: u64) -> Result<Vec<Row>> {
+    let dir = ws.build.join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
+    let input = dir.join("disk.img");
+    let output = dir.join("disk-efi.img");
+    make_disk(ws, &input, size)?;
+    let args = adapt::Args {
+        input: input.clone(),
+        output: output.clone(),
+        tarball: None,
+        esp_size: None,
+        append: None,
+        force: true,
+        disable_el_torito: false,
+    };
+    let r = adapt::adapt(ws, &args)?;
+    let _ = std::fs::remove_file(&output);
+    let mib = size / image::MIB;
+    Ok(vec![
+        row(
+            format!("adapt-image {mib} MiB: copy ({})", r.method),
+            secs(r.copy_secs),
+            "(reported)",
+            true,
+        ),
+        row(
+            format!("adapt-image {mib} MiB: beyond copy + flush"),
+            secs(r.beyond_copy_secs()),
+            "<= 2 s",
+            r.beyond_copy_secs() <= 2.0,
+        ),
+    ])
+}
+
+/// A disk image full of data with one Linux partition (reused when it is
+/// already there with that size).
+fn make_disk(ws: &Ws, path: &Utf8PathBuf, size: u64) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
+        return Ok(());
+    }
+    let partial = crate::fsutil::partial_path(path);
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(&partial).with_context(|| format!("cannot create {partial}"))?,
+    );
+    // Incompressible-looking data, so no filesystem can store it as holes.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut chunk = vec![0u8; image::MIB as usize];
+    for _ in 0..size / image::MIB {
+        for word in chunk.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&chunk)
+            .with_context(|| format!("cannot write {partial}"))?;
+    }
+    f.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot write {partial}"))?;
+    let sh = &ws.sh;
+    cmd!(sh, "sfdisk --quiet --no-reread --no-tell-kernel {partial}")
+        .stdin("label: dos\nstart=2048, type=83\n")
+        .quiet()
+        .run()
+        .with_context(|| format!("cannot partition {partial} (sfdisk, from util-linux)"))?;
+    crate::fsutil::rename(&partial, path)
+}
+
+fn size_rows(ws: &Ws) -> Result<Vec<Row>> {
+    let bins = crate::userland::binaries(ws, Target::X86_64);
+    let efi = ws.dist.join("bootx64.efi");
+    let tar = ws.dist.join(crate::tarball::TARBALL);
+    let mut rows = Vec::new();
+    for (what, path, target, limit) in [
+        (
+            "size: busybox (static, stripped)",
+            &bins.busybox,
+            "<= 800 KB",
+            Some(800_000),
+        ),
+        (
+            "size: kexec (static, stripped)",
+            &bins.kexec,
+            "<= 250 KB",
+            Some(250_000),
+        ),
+        ("size: dist/bootx64.efi", &efi, "<= 2.5 MB", Some(2_500_000)),
+        ("size: dist/efi.tar.xz", &tar, "(reported)", None),
+    ] {
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("cannot stat {path}"))?
+            .len();
+        rows.push(row(
+            what,
+            format!("{len} B"),
+            target,
+            limit.is_none_or(|l| len <= l),
+        ));
+    }
+    Ok(rows)
+}
+
+fn secs(s: f64) -> String {
+    format!("{s:.2} s")
+}
+
+fn print_table(rows: &[Row]) {
+    let w = rows.iter().map(|r| r.what.len()).max().unwrap_or(0);
+    println!(
+        "\n{:<w$}  {:>12}  {:<10}  verdict",
+        "measure", "figure", "target"
+    );
+    for r in rows {
+        println!(
+            "{:<w$}  {:>12}  {:<10}  {}",
+            r.what,
+            r.figure,
+            r.target,
+            if r.ok { "ok" } else { "MISSED" }
+        );
+    }
+}
