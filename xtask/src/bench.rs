@@ -100,7 +100,7 @@ fn timed(ws: &Ws, build: &Utf8Path, args: &[&str], show: bool) -> Result<f64> {
     for m in &ws.mirrors {
         global.extend(["--mirror".to_owned(), m.to_string()]);
     }
-    let cmd = cmd!(sh, "cargo xtask {global...} {args...}")
+    let cmd = crate::ws::without_cargo_run_env(cmd!(sh, "cargo xtask {global...} {args...}"))
         .env_remove("GEN_KEXEC_MIRROR")
         .quiet();
     let started = Instant::now();

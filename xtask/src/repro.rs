@@ -138,8 +138,11 @@ fn build(ws: &Ws, tree: &Utf8Path, v: &Variant) -> Result<()> {
         ("RUSTUP_HOME", var("RUSTUP_HOME", format!("{home}/.rustup"))),
         ("HOME", tree.join("home").into_string()),
     ];
-    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
-        keep.push(("CARGO_TARGET_DIR", t));
+    // One target directory for both builds and ours: the xtask's
+    // dependencies compile once, not twice (the xtask itself is rebuilt
+    // per tree, see .cargo/config.toml). It holds no build output.
+    if let Some(t) = crate::ws::target_dir() {
+        keep.push(("CARGO_TARGET_DIR", t.into_string()));
     }
     std::fs::create_dir_all(tree.join("home"))?;
     let mut cmd = cmd!(

@@ -34,7 +34,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
 
     let sh = &ws.sh;
     let unit = Instant::now();
-    cmd!(sh, "cargo test --workspace --locked")
+    crate::ws::without_cargo_run_env(cmd!(sh, "cargo test --workspace --locked"))
         .run()
         .context("test: cargo test (unit and integration tests)")?;
     let unit = unit.elapsed();

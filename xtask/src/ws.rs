@@ -128,3 +128,38 @@ fn default_cache_dir() -> Result<Utf8PathBuf> {
         .map_err(|p| anyhow::anyhow!("cache directory {} is not UTF-8", p.display()))?;
     Ok(dir.join("gen-kexec"))
 }
+
+/// `cmd` without what `cargo run` put in our environment for us (the
+/// xtask package's CARGO_PKG_*, CARGO_MANIFEST_*, ...). A nested cargo
+/// would otherwise see them change and rebuild every crate whose build
+/// script watches them (ring does), and the next `cargo xtask` would
+/// rebuild them back.
+pub fn without_cargo_run_env(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    const SET_BY_CARGO_RUN: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "OUT_DIR",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_") || SET_BY_CARGO_RUN.contains(&key) {
+            cmd = cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// The cargo target directory this xtask was built in (nested cargo runs
+/// share it, so dependencies compile once).
+pub fn target_dir() -> Option<Utf8PathBuf> {
+    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
+        return Some(Utf8PathBuf::from(t));
+    }
+    // <target>/<profile>/xtask
+    let exe = Utf8PathBuf::from_path_buf(std::env::current_exe().ok()?).ok()?;
+    Some(exe.parent()?.parent()?.to_owned())
+}
