@@ -142,6 +142,12 @@ impl Record {
         for (key, fpr) in sigs {
             text += &format!("sig {key} {fpr}\n");
         }
+        if text.is_empty() && !self.file.exists() {
+            // Nothing verified (e.g. every file was rejected): leave no
+            // trace in a cache that had none.
+            self.dirty = false;
+            return Ok(());
+        }
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let tmp = Utf8PathBuf::from(format!(
             "{}.{}-{}.tmp",

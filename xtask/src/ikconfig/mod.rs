@@ -165,9 +165,11 @@ pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
         Some(out) => crate::fsutil::write_atomic(out, &x.config),
         None => {
             use std::io::Write;
-            std::io::stdout()
-                .write_all(&x.config)
-                .context("cannot write to stdout")
+            match std::io::stdout().write_all(&x.config) {
+                // `| head` read what it wanted: not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("cannot write to stdout"),
+            }
         }
     }
 }

@@ -23,14 +23,29 @@ pub struct Definition {
     pub selects: Vec<String>,
 }
 
+/// A `select` line naming a symbol: what forces it on against a fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// The selecting symbol.
+    pub symbol: String,
+    /// Where it is defined.
+    pub location: String,
+    /// The `select` line's argument (`SYM` or `SYM if COND`).
+    pub select: String,
+}
+
+/// What Kconfig says about some symbols.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub defs: BTreeMap<String, Vec<Definition>>,
+    pub selected_by: BTreeMap<String, Vec<Selector>>,
+}
+
 /// Find every definition of the given symbols below `src` (the kernel
-/// tree), skipping `arch/` directories other than `arch/<srcarch>`.
-pub fn find(
-    src: &Utf8Path,
-    srcarch: &str,
-    symbols: &[&str],
-) -> Result<BTreeMap<String, Vec<Definition>>> {
-    let mut out: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
+/// tree), and every `select` of them, skipping `arch/` directories other
+/// than `arch/<srcarch>`.
+pub fn find(src: &Utf8Path, srcarch: &str, symbols: &[&str]) -> Result<Found> {
+    let mut out = Found::default();
     let mut files = Vec::new();
     collect_kconfig_files(src, src, srcarch, &mut files)?;
     files.sort();
@@ -38,8 +53,21 @@ pub fn find(
         let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {file}"))?;
         let rel = file.strip_prefix(src).unwrap_or(&file);
         for (sym, def) in parse_file(rel.as_str(), &text) {
+            for sel in &def.selects {
+                let target = sel.split_whitespace().next().unwrap_or_default();
+                if symbols.contains(&target) {
+                    out.selected_by
+                        .entry(target.to_owned())
+                        .or_default()
+                        .push(Selector {
+                            symbol: sym.clone(),
+                            location: def.location.clone(),
+                            select: sel.clone(),
+                        });
+                }
+            }
             if symbols.contains(&sym.as_str()) {
-                out.entry(sym).or_default().push(def);
+                out.defs.entry(sym).or_default().push(def);
             }
         }
     }

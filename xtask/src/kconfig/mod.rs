@@ -195,15 +195,15 @@ pub fn verify(src: &Utf8Path, obj: &Utf8Path, fragments: &[Utf8PathBuf]) -> Resu
         };
     }
     let names: Vec<&str> = dropped.iter().map(|d| d.symbol.as_str()).collect();
-    let defs = deps::find(src, SRCARCH, &names)?;
+    let found = deps::find(src, SRCARCH, &names)?;
     crate::fsutil::rename(&path, &rejected)?;
-    bail!("{}", explain(&dropped, &defs, &result))
+    bail!("{}", explain(&dropped, &found, &result))
 }
 
 /// The error text for dropped symbols.
 pub fn explain(
     dropped: &[config::Dropped],
-    defs: &BTreeMap<String, Vec<deps::Definition>>,
+    found: &deps::Found,
     result: &BTreeMap<String, Value>,
 ) -> String {
     let mut msg = format!(
@@ -215,7 +215,7 @@ pub fn explain(
             "  CONFIG_{}: wanted {} ({}), got {}\n",
             d.symbol, d.wanted, d.origin, d.got
         ));
-        match defs.get(&d.symbol) {
+        match found.defs.get(&d.symbol) {
             None => msg.push_str("      no `config` entry in any Kconfig file: misspelt, or not in this kernel version?\n"),
             Some(list) => {
                 for def in list {
@@ -225,9 +225,21 @@ pub fn explain(
                     for dep in &def.depends_on {
                         msg.push_str(&format!("      {}: depends on {}\n", def.location, deps::annotate(dep, result)));
                     }
-                    for sel in &def.selects {
-                        msg.push_str(&format!("      {}: selects {}\n", def.location, deps::annotate(sel, result)));
-                    }
+                }
+            }
+        }
+        // Turned on against the fragment's wish: by whom (only selectors
+        // that are on themselves).
+        if d.got != config::Value::NotSet {
+            for sel in found.selected_by.get(&d.symbol).into_iter().flatten() {
+                if result
+                    .get(&sel.symbol)
+                    .is_some_and(|v| *v != config::Value::NotSet)
+                {
+                    msg.push_str(&format!(
+                        "      {}: selected by {} (`select {}`)   [{}={}]\n",
+                        sel.location, sel.symbol, sel.select, sel.symbol, result[&sel.symbol]
+                    ));
                 }
             }
         }
@@ -253,6 +265,12 @@ pub struct Args {
     /// so that trying a fragment never disturbs the bootloader's kernel.
     #[arg(long = "fragment", value_name = "FILE")]
     pub fragments: Vec<Utf8PathBuf>,
+    /// Start from this base instead of the profile's: `tinyconfig`,
+    /// `defconfig`, `file:PATH`, `kernel:PATH`, `iso:PATH` or
+    /// `iso:component:NAME` (e.g. `file:/boot/config-$(uname -r)`). Checked
+    /// in a build directory of its own (`linux-<profile>-base`).
+    #[arg(long, value_name = "BASE")]
+    pub base: Option<String>,
     /// Architecture to build for.
     #[arg(long, value_enum, default_value_t = crate::recipes::Target::X86_64)]
     pub target: crate::recipes::Target,
@@ -266,16 +284,15 @@ pub struct Args {
 pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
     use crate::recipes::{self, linux};
     let mut profile = profile::load(&ws.root, &args.profile)?;
+    let cwd = std::env::current_dir().context("no current directory")?;
+    let cwd = Utf8PathBuf::from_path_buf(cwd)
+        .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?;
+    if let Some(base) = &args.base {
+        profile.base = Base::parse(base, &cwd).context("kconfig --base")?;
+        profile.name = format!("{}-base", profile.name);
+    }
     for f in &args.fragments {
-        let abs = if f.is_absolute() {
-            f.clone()
-        } else {
-            let cwd = std::env::current_dir().context("no current directory")?;
-            Utf8PathBuf::from_path_buf(cwd)
-                .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?
-                .join(f)
-        };
-        profile.fragments.push(abs);
+        profile.fragments.push(cwd.join(f));
     }
     if !args.fragments.is_empty() {
         profile.name = format!("{}-extra", profile.name);
@@ -300,16 +317,24 @@ pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
     if ws.dry_run {
         return Ok(());
     }
+    // Paths in the workspace are shown relative to it.
+    let short = |text: String| text.replace(&format!("{}/", ws.root), "");
     println!(
-        "  {}: base {}, {} fragments: all {} symbols they set kept their value",
-        k.config,
-        profile.base,
-        profile.fragments.len(),
-        wishes(&profile.fragments)?.len()
+        "{}",
+        short(format!(
+            "  {}: base {}, {} fragments: all {} symbols they set kept their value",
+            k.config,
+            profile.base,
+            profile.fragments.len(),
+            wishes(&profile.fragments)?.len()
+        ))
     );
     if args.diff {
         let base = profile.base.to_string();
-        print!("{}", diff::report(&k.obj, &base, &profile.fragments)?);
+        print!(
+            "{}",
+            short(diff::report(&k.obj, &base, &profile.fragments)?)
+        );
     }
     Ok(())
 }
