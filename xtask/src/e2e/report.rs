@@ -89,9 +89,11 @@ pub fn table(results: &[CaseResult]) -> String {
             r.log
         );
     }
+    // The kexec boots (legacy boots and expected failures have no spans).
     let passed: Vec<&Timings> = results
         .iter()
         .filter_map(|r| r.verdict.as_ref().ok())
+        .filter(|t| t.esp_to_exec.is_some())
         .collect();
     let clock = if passed.iter().all(|t| t.guest_clock) {
         "guest clock (printk timestamps)"
@@ -102,6 +104,19 @@ pub fn table(results: &[CaseResult]) -> String {
         let _ = writeln!(
             out,
             "ESP found -> kexec -e (gen-kexec's own work): {s} (target <= 0.30 s; {clock}, TCG-emulated guest)"
+        );
+    }
+    let rest = passed
+        .iter()
+        .filter_map(|t| Some(t.esp_to_exec? - t.kexec_load?));
+    if let (Some(load), Some(rest)) = (
+        stats(passed.iter().filter_map(|t| t.kexec_load)),
+        stats(rest),
+    ) {
+        let _ = writeln!(
+            out,
+            "  of which `kexec -l` reading and loading the target's kernel and initrd: {load}\n  \
+             and the rest (mount, find and parse the boot config, unmount): {rest}"
         );
     }
     if let Some(s) = stats(passed.iter().filter_map(|t| t.probing)) {

@@ -20,6 +20,10 @@ pub const GEN_KEXEC: &str = "gen-kexec:";
 pub const INIT_STARTED: &str = "gen-kexec: init started";
 pub const ESP_FOUND: &str = "gen-kexec: found ";
 pub const EXEC: &str = "gen-kexec: exec:";
+/// Around `kexec -l`: reading the target's kernel and initrd, and the
+/// kexec_load syscall.
+pub const LOAD_START: &str = "gen-kexec: kexec load: kexec ";
+pub const LOAD_DONE: &str = "gen-kexec: kexec load: ok";
 pub const RESCUE: &str = "gen-kexec: starting a rescue shell";
 pub const ERROR: &str = "gen-kexec: error:";
 /// What the fixtures' marker `/init` prints (see `initrd::marker_init`).
@@ -166,6 +170,9 @@ pub struct Timings {
     /// `gen-kexec: found` (the ESP) -> `gen-kexec: exec:`: gen-kexec's own
     /// work, device probing excluded (the benchmark: <= 0.3 s).
     pub esp_to_exec: Option<Duration>,
+    /// Of `esp_to_exec`: `kexec -l` reading the target's kernel and initrd
+    /// from the legacy partition and loading them.
+    pub kexec_load: Option<Duration>,
     /// Whether the spans above come from the guest's clock.
     pub guest_clock: bool,
     /// `gen-kexec: exec:` -> the target's marker (the target's boot; host).
@@ -259,12 +266,17 @@ fn kexec_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
     let marker = check_target(lines, banner, target, true)?;
     let at = |i: usize| lines[i].at;
     let esp = esp.filter(|&e| e < exec);
+    let load = esp
+        .and_then(|e| find(lines, e, |t| t.contains(LOAD_START)))
+        .and_then(|a| Some((a, find(lines, a, |t| t.contains(LOAD_DONE))?)))
+        .filter(|&(_, b)| b < exec);
     let (init_to_exec, guest_clock) = span(lines, started, exec);
     Ok(Timings {
         to_init: Some(at(init)),
         init_to_exec: Some(init_to_exec),
         probing: esp.map(|e| span(lines, started, e).0),
         esp_to_exec: esp.map(|e| span(lines, e, exec).0),
+        kexec_load: load.map(|(a, b)| span(lines, a, b).0),
         guest_clock,
         exec_to_marker: Some(at(marker).saturating_sub(at(exec))),
         total: at(marker),

@@ -7,6 +7,7 @@ use super::serial::*;
 
 const BIOS_ISO: &str = include_str!("testdata/bios-iso.timed.log");
 const BIOS_GPT: &str = include_str!("testdata/bios-gpt.timed.log");
+const UEFI_ISO: &str = include_str!("testdata/uefi-iso-usb.timed.log");
 
 const BOOTLOADER: &str = "6.12.107";
 const DEBIAN: &str = "6.1.0-56-amd64";
@@ -71,6 +72,43 @@ fn legacy_iso_boot_passes() {
     .unwrap();
     assert_eq!(t.total, Duration::from_millis(18_508));
     assert_eq!(t.to_init, None);
+}
+
+#[test]
+fn kexec_boot_passes_with_guest_clock_spans() {
+    let words = ["e2e.label=gentoo", "e2e.appended=yes"];
+    let t = verdict(
+        &lines(UEFI_ISO),
+        &Expect::Kexec(target("iso-reached-init", &words)),
+    )
+    .unwrap();
+    assert!(t.guest_clock);
+    // printk times: found 2.017008, load 2.114056 -> 2.452530, exec 2.467768.
+    assert_eq!(t.probing, Some(Duration::from_micros(2_017_008 - 954_750)));
+    assert_eq!(
+        t.esp_to_exec,
+        Some(Duration::from_micros(2_467_768 - 2_017_008))
+    );
+    assert_eq!(
+        t.kexec_load,
+        Some(Duration::from_micros(2_452_530 - 2_114_056))
+    );
+    assert_eq!(t.total, Duration::from_millis(10_565));
+}
+
+#[test]
+fn a_kexec_boot_without_the_target_banner_fails() {
+    let cut: String = UEFI_ISO
+        .lines()
+        .filter(|l| !l.contains("6.1.0-56-amd64"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = verdict(
+        &lines(&cut),
+        &Expect::Kexec(target("iso-reached-init", &[])),
+    )
+    .unwrap_err();
+    assert!(err.contains("the target kernel did not start"), "{err}");
 }
 
 #[test]
