@@ -143,6 +143,12 @@ fn adapt_rows(ws: &Ws, size: u64) -> Result<Vec<Row>> {
             true,
         ),
         row(
+            format!("adapt-image {mib} MiB: flush to disk (fsync)"),
+            secs(r.flush_secs),
+            "(reported)",
+            true,
+        ),
+        row(
             format!("adapt-image {mib} MiB: beyond copy + flush"),
             secs(r.beyond_copy_secs()),
             "<= 2 s",
