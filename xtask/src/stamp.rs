@@ -107,8 +107,14 @@ impl Stamp {
 }
 
 pub fn sha256_file(path: &Utf8Path) -> Result<String> {
+    digest_file::<Sha256>(path)
+}
+
+/// Lower-case hex digest `D` (SHA256, SHA512, ...) of a file, read in
+/// 1 MiB blocks.
+pub fn digest_file<D: sha2::Digest>(path: &Utf8Path) -> Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let mut h = Sha256::new();
+    let mut h = D::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f

@@ -24,11 +24,9 @@
 //! its name under `# SHA512 HASH`. The lock's sha256 of the file, when it
 //! pins one, is checked before, as for any source.
 
-use std::io::Read;
-
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
-use sha2::{Digest, Sha512};
+use sha2::Sha512;
 
 use crate::lock::Signature;
 
@@ -139,21 +137,9 @@ pub fn listed(lines: &[Line], file: &str) -> Result<String> {
     Ok(first.hex.clone())
 }
 
-/// Lower-case hex SHA512 of a file, read in 1 MiB blocks.
+/// Lower-case hex SHA512 of a file.
 pub fn sha512_file(path: &Utf8Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let mut h = Sha512::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {path}"))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+    crate::stamp::digest_file::<Sha512>(path)
 }
 
 /// Made-up Gentoo-style DIGESTS files, for tests here and in `bump`.
