@@ -46,6 +46,21 @@ fn row(what: impl Into<String>, figure: String, target: &'static str, ok: bool) 
 }
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
+    if ws.dry_run {
+        println!(
+            "bench would: {}bring {} up to date, time no-op `cargo xtask fetch`, `userland` and \
+             `tarball`, adapt a {} MiB disk image made in {}, and report the sizes",
+            if args.cold {
+                "build userland and tarball cold in <build>/bench-cold, "
+            } else {
+                ""
+            },
+            ws.build,
+            args.image_size / image::MIB,
+            ws.build.join("bench")
+        );
+        return Ok(());
+    }
     let mut rows = Vec::new();
     if args.cold {
         let scratch = ws.build.join("bench-cold");
