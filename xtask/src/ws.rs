@@ -41,6 +41,14 @@ pub struct Ws {
 impl Ws {
     pub fn new(common: &Common) -> Result<Ws> {
         let root = workspace_root();
+        if !root.join(LOCK_FILE).is_file() {
+            anyhow::bail!(
+                "this xtask binary was built for the workspace {root}, which has no {LOCK_FILE} \
+                 (any more): run it as `cargo xtask ...` from the gen-kexec checkout, which \
+                 rebuilds it for that checkout (a binary in a shared target directory may \
+                 belong to another checkout, e.g. after `cargo xtask repro-check`)"
+            );
+        }
         let sh = Shell::new().context("cannot create a shell")?;
         sh.change_dir(&root);
         let abs = |p: &Utf8Path| -> Utf8PathBuf {
