@@ -106,15 +106,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
 /// same sources; its wall-clock seconds.
 fn timed(ws: &Ws, build: &Utf8Path, args: &[&str], show: bool) -> Result<f64> {
     let sh = &ws.sh;
-    let mut global = vec![
-        "--build-dir".to_owned(),
-        build.to_string(),
-        "--distfiles".to_owned(),
-        ws.distfiles.to_string(),
-    ];
-    for m in &ws.mirrors {
-        global.extend(["--mirror".to_owned(), m.to_string()]);
-    }
+    let mut global = vec!["--build-dir".to_owned(), build.to_string()];
+    global.extend(ws.source_args());
     let cmd = crate::ws::without_cargo_run_env(cmd!(sh, "cargo xtask {global...} {args...}"))
         .env_remove("GEN_KEXEC_MIRROR")
         .quiet();

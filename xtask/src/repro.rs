@@ -119,12 +119,7 @@ fn copy_tree(from: &Utf8Path, to: &Utf8Path, files: &[Utf8PathBuf]) -> Result<()
 fn build(ws: &Ws, tree: &Utf8Path, v: &Variant) -> Result<()> {
     let manifest = tree.join("Cargo.toml");
     let build_dir = tree.join("build");
-    let distfiles = &ws.distfiles;
-    let mut mirror_args = Vec::new();
-    for m in &ws.mirrors {
-        mirror_args.push("--mirror".to_owned());
-        mirror_args.push(m.to_string());
-    }
+    let sources = ws.source_args();
     let sh = xshell::Shell::new()?;
     sh.change_dir(tree);
     // Only what cargo needs comes from our environment (PATH, where the
@@ -147,7 +142,7 @@ fn build(ws: &Ws, tree: &Utf8Path, v: &Variant) -> Result<()> {
     std::fs::create_dir_all(tree.join("home"))?;
     let mut cmd = cmd!(
         sh,
-        "cargo run --quiet --locked --manifest-path {manifest} -p xtask -- tarball --build-dir {build_dir} --distfiles {distfiles} {mirror_args...}"
+        "cargo run --quiet --locked --manifest-path {manifest} -p xtask -- tarball --build-dir {build_dir} {sources...}"
     );
     cmd = cmd.env_clear();
     for (k, val) in keep {

@@ -106,6 +106,16 @@ impl Ws {
         Ok(self.lock()?.source_date_epoch)
     }
 
+    /// `--distfiles DIR --mirror M...`: the same sources for a nested
+    /// `cargo xtask` (clear GEN_KEXEC_MIRROR there, it is in here already).
+    pub fn source_args(&self) -> Vec<String> {
+        let mut args = vec!["--distfiles".to_owned(), self.distfiles.to_string()];
+        for m in &self.mirrors {
+            args.extend(["--mirror".to_owned(), m.to_string()]);
+        }
+        args
+    }
+
     pub fn jobs(&self) -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
@@ -125,7 +135,7 @@ fn workspace_root() -> Utf8PathBuf {
         .to_owned()
 }
 
-fn cwd() -> Utf8PathBuf {
+pub fn cwd() -> Utf8PathBuf {
     let cwd = std::env::current_dir().expect("the current directory exists");
     Utf8PathBuf::from_path_buf(cwd).expect("the current directory is UTF-8")
 }

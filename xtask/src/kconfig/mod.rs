@@ -284,9 +284,7 @@ pub struct Args {
 pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
     use crate::recipes::{self, linux};
     let mut profile = profile::load(&ws.root, &args.profile)?;
-    let cwd = std::env::current_dir().context("no current directory")?;
-    let cwd = Utf8PathBuf::from_path_buf(cwd)
-        .map_err(|p| anyhow::anyhow!("{} is not UTF-8", p.display()))?;
+    let cwd = crate::ws::cwd();
     if let Some(base) = &args.base {
         profile.base = Base::parse(base, &cwd).context("kconfig --base")?;
         profile.name = format!("{}-base", profile.name);

@@ -38,6 +38,14 @@ fn tree(fragment: &str, resolved: &str) -> Tree {
     }
 }
 
+/// The whole message of `verify` failing on the tree's fragment.
+fn verify_error(t: &Tree) -> String {
+    format!(
+        "{:#}",
+        verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap_err()
+    )
+}
+
 const INITRAMFS_LINE: &str = "CONFIG_INITRAMFS_SOURCE=\"gen-kexec-initramfs.cpio\"\n";
 
 #[test]
@@ -69,10 +77,7 @@ fn verify_names_each_dropped_symbol_and_what_it_depends_on() {
         "CONFIG_TMPFS=y\nCONFIG_NO_SUCH_THING=y\n",
         &format!("# CONFIG_TMPFS is not set\n{INITRAMFS_LINE}"),
     );
-    let err = format!(
-        "{:#}",
-        verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap_err()
-    );
+    let err = verify_error(&t);
     let frag = &t.frag;
     assert!(err.contains("2 symbol(s)"), "{err}");
     assert!(
@@ -105,10 +110,7 @@ fn verify_checks_the_generated_initramfs_source() {
         "CONFIG_TMPFS=y\n",
         "CONFIG_TMPFS=y\nCONFIG_INITRAMFS_SOURCE=\"/host/path.cpio\"\n",
     );
-    let err = format!(
-        "{:#}",
-        verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap_err()
-    );
+    let err = verify_error(&t);
     assert!(
         err.contains("CONFIG_INITRAMFS_SOURCE: wanted \"gen-kexec-initramfs.cpio\""),
         "{err}"
@@ -244,10 +246,7 @@ fn a_symbol_forced_on_names_what_selects_it() {
         "# CONFIG_MEMFD_CREATE is not set\n",
         &format!("CONFIG_SHMEM=y\nCONFIG_TMPFS=y\nCONFIG_MEMFD_CREATE=y\n{INITRAMFS_LINE}"),
     );
-    let err = format!(
-        "{:#}",
-        verify(&t.src, &t.obj, std::slice::from_ref(&t.frag)).unwrap_err()
-    );
+    let err = verify_error(&t);
     assert!(err.contains("CONFIG_MEMFD_CREATE: wanted not set"), "{err}");
     assert!(
         err.contains("fs/Kconfig:3: selected by TMPFS (`select MEMFD_CREATE`)   [TMPFS=y]"),
