@@ -38,20 +38,26 @@ fn gen_kexec_conf_is_parsed_not_sourced() {
          timeout=soon\n\
          lable=typo\n\
          $(touch pwned)\n\
-         timeout=12",
+         timeout=12\n\
+         load_below=0x100\n\
+         load_below=128",
     )
     .unwrap();
     let out = run(
         r#"cd "$(dirname "$GK_CONF")" && gk_read_conf "$GK_CONF"
-printf '%s|%s|%s\n' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_TIMEOUT""#,
+printf '%s|%s|%s|%s\n' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_TIMEOUT" "$GK_CONF_LOAD_BELOW""#,
         &[("GK_CONF", &conf)],
     );
     assert!(out.ok, "{}", out.stderr);
-    assert_eq!(out.stdout, "console=ttyS1,9600 rd.shell|install|12\n");
+    assert_eq!(out.stdout, "console=ttyS1,9600 rd.shell|install|12|128\n");
     let file = conf.display();
     for warning in [
         format!("{file}:4: timeout must be a whole number of seconds, got 'soon'; keeping 5"),
-        format!("{file}:5: unknown key 'lable' (known: append, label, timeout); line ignored"),
+        format!("{file}:5: unknown key 'lable' (known: append, label, load_below, timeout); line ignored"),
+        format!(
+            "{file}:8: load_below must be a whole number of MiB (1 to 9999999) or none, \
+             got '0x100'; keeping 256"
+        ),
         format!("{file}:6: expected KEY=VALUE, got '$(touch pwned)'; line ignored"),
     ] {
         assert!(
@@ -77,18 +83,18 @@ fn the_example_conf_parses_cleanly_as_shipped_and_uncommented() {
         .map(|l| format!("{l}\n"))
         .collect();
     for (name, conf, expected) in [
-        ("as-shipped.conf", text.clone(), "||5\n"),
+        ("as-shipped.conf", text.clone(), "||5|256\n"),
         (
             "uncommented.conf",
             uncommented,
-            "console=tty0 console=ttyS0,115200n8|gentoo-nofb|10\n",
+            "console=tty0 console=ttyS0,115200n8|gentoo-nofb|10|none\n",
         ),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, conf).unwrap();
         let out = run(
             r#"gk_read_conf "$GK_CONF"
-printf '%s|%s|%s\n' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_TIMEOUT""#,
+printf '%s|%s|%s|%s\n' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_TIMEOUT" "$GK_CONF_LOAD_BELOW""#,
             &[("GK_CONF", &path)],
         );
         assert!(out.ok && out.stderr.is_empty(), "{name}: {}", out.stderr);

@@ -116,7 +116,7 @@ pub fn table(results: &[CaseResult]) -> String {
         let _ = writeln!(
             out,
             "  of which `kexec -l` reading and loading the target's kernel and initrd: {load}\n  \
-             and the rest (mount, find and parse the boot config, unmount): {rest}"
+             and the rest (mount the ESP, find, mount and parse the boot config): {rest}"
         );
     }
     if let Some(s) = stats(passed.iter().filter_map(|t| t.probing)) {
