@@ -137,6 +137,7 @@ fn adapt_rows(ws: &Ws, size: u64) -> Result<Vec<Row>> {
         tarball: None,
         esp_size: None,
         append: None,
+        settings: Vec::new(),
         force: true,
         disable_el_torito: false,
     };

@@ -34,7 +34,7 @@ pub fn adapted_path(ws: &Ws, f: &Fixture) -> Utf8PathBuf {
 }
 
 /// One step per fixture: `adapt-image FIXTURE -o ADAPTED --tarball T
-/// --append APPEND`, in process.
+/// --append APPEND [--set KEY=VALUE...]`, in process.
 pub fn adapt_steps(ws: &Ws, tarball: &Utf8Path, fixtures: &[Fixture]) -> Result<Vec<Step>> {
     // adapt-image is part of this program: what it writes follows from its
     // sources and the crates it uses (Cargo.lock). Not the xtask binary
@@ -50,17 +50,24 @@ pub fn adapt_steps(ws: &Ws, tarball: &Utf8Path, fixtures: &[Fixture]) -> Result<
                 tarball: Some(tarball.to_owned()),
                 esp_size: None,
                 append: Some(APPEND.to_owned()),
+                settings: (f.settings.iter())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 force: true,
                 disable_el_torito: false,
             };
+            let sets: String = (f.settings.iter())
+                .map(|(k, v)| format!(" --set {k}={v}"))
+                .collect();
             let what = format!(
-                "adapt-image {} -o {} --tarball {tarball} --append '{APPEND}' --force",
+                "adapt-image {} -o {} --tarball {tarball} --append '{APPEND}'{sets} --force",
                 args.input, args.output
             );
             let output = args.output.clone();
             Step::new(&format!("e2e-{}", f.name), Stage::Install)
                 .input(Input::File(tarball.to_owned()))
                 .value("append", APPEND)
+                .value("settings", &sets)
                 .value("adapt-image sources", &image_sources)
                 .input(Input::File(cargo_lock.clone()))
                 .native(what, move |ws| {

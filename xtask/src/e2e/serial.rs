@@ -123,6 +123,9 @@ pub struct Target {
     /// Words the target's /proc/cmdline must hold (the label's own token,
     /// what gen-kexec.conf appends).
     pub cmdline: Vec<String>,
+    /// Texts gen-kexec's lines must hold before `kexec -e` (kexec cases),
+    /// each in some `gen-kexec:` line.
+    pub says: Vec<String>,
 }
 
 /// Whether the runner should keep reading.
@@ -254,6 +257,14 @@ fn kexec_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
             .unwrap_or("");
         format!("gen-kexec never announced `kexec -e` ({EXEC} ...); its last line: {last}")
     })?;
+    for text in &target.says {
+        if !lines[init..exec]
+            .iter()
+            .any(|l| gen_kexec(&l.text).is_some_and(|g| g.contains(text.as_str())))
+        {
+            return Err(format!("gen-kexec never said `{text}` before `kexec -e`"));
+        }
+    }
     let banner = banner_of(lines, exec, &target.version).ok_or_else(|| {
         format!(
             "no `Linux version {}` banner after `kexec -e`: the target kernel did not start",

@@ -22,6 +22,7 @@ fn target(marker: &str, cmdline: &[&str]) -> Target {
         version: DEBIAN.into(),
         marker: marker.into(),
         cmdline: cmdline.iter().map(|s| s.to_string()).collect(),
+        says: Vec::new(),
     }
 }
 
@@ -94,6 +95,20 @@ fn kexec_boot_passes_with_guest_clock_spans() {
         Some(Duration::from_micros(2_452_530 - 2_114_056))
     );
     assert_eq!(t.total, Duration::from_millis(10_565));
+}
+
+#[test]
+fn a_kexec_boot_must_show_what_gen_kexec_was_expected_to_say() {
+    let words = ["e2e.label=gentoo", "e2e.appended=yes"];
+    let mut t = target("iso-reached-init", &words);
+    t.says = vec!["kexec load: ok".into()];
+    verdict(&lines(UEFI_ISO), &Expect::Kexec(t.clone())).unwrap();
+    t.says.push("nothing loaded below 16 MiB".into());
+    let err = verdict(&lines(UEFI_ISO), &Expect::Kexec(t)).unwrap_err();
+    assert_eq!(
+        err,
+        "gen-kexec never said `nothing loaded below 16 MiB` before `kexec -e`"
+    );
 }
 
 #[test]

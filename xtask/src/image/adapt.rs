@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::table::{probe, Table};
 use super::{
-    align_up, copy, eltorito, fat, iso9660, mbr, parse_size, refuse, tarball, verify, write_at,
-    ALIGN, MIB, SECTOR,
+    align_up, conf, copy, eltorito, fat, iso9660, mbr, parse_size, refuse, tarball, verify,
+    write_at, ALIGN, MIB, SECTOR,
 };
 use crate::fsutil::partial_path;
 use crate::ws::Ws;
@@ -48,6 +48,11 @@ pub struct Args {
     /// `append="ARGS"` to gen-kexec.conf on the ESP (e.g. console=ttyS0,115200).
     #[arg(long, value_name = "ARGS")]
     pub append: Option<String>,
+    /// A gen-kexec.conf setting for the ESP (repeatable): append, label,
+    /// load_below or timeout (docs/kexec-sourceme.md), e.g. --set
+    /// label=gentoo-nofb. `--append ARGS` is short for `--set append=ARGS`.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = conf::parse_setting)]
+    pub settings: Vec<(String, String)>,
     /// Replace OUTPUT if it exists.
     #[arg(long)]
     pub force: bool,
@@ -126,8 +131,12 @@ pub fn adapt(ws: &Ws, args: &Args) -> Result<Report> {
         .unwrap_or_else(|| ws.dist.join("efi.tar.xz"));
     refuse::paths(&args.input, &args.output, args.force)?;
     let mut files = tarball::read(&tarball_path)?;
-    if let Some(append) = &args.append {
-        files.push(("gen-kexec.conf".to_owned(), conf_file(append)?));
+    let settings: Vec<(String, String)> = (args.append.iter())
+        .map(|a| ("append".to_owned(), a.clone()))
+        .chain(args.settings.iter().cloned())
+        .collect();
+    if !settings.is_empty() {
+        files.push(("gen-kexec.conf".to_owned(), conf::render(&settings)?));
         files.sort();
     }
     let epoch = ws.source_date_epoch()?;
@@ -358,21 +367,6 @@ fn update_protective_mbr(
     Ok(())
 }
 
-/// gen-kexec.conf with `append="ARGS"` (format: scripts/gen-kexec.conf.example).
-fn conf_file(append: &str) -> Result<Vec<u8>> {
-    if append.contains(['\n', '\r']) {
-        bail!("--append: kernel arguments must be on one line");
-    }
-    let quoted = if !append.contains('"') {
-        format!("\"{append}\"")
-    } else if !append.contains('\'') {
-        format!("'{append}'")
-    } else {
-        bail!("--append: the arguments contain both \" and ' quotes, which gen-kexec.conf cannot hold");
-    };
-    Ok(format!("# Written by `cargo xtask adapt-image --append`; see gen-kexec.conf.example.\nappend={quoted}\n").into_bytes())
-}
-
 /// Turn "disk full" and "file too large" write errors into a message
 /// saying what happened and what to do.
 fn explain_no_space(e: anyhow::Error, output: &Utf8Path, total: u64) -> anyhow::Error {
@@ -398,16 +392,6 @@ fn explain_no_space(e: anyhow::Error, output: &Utf8Path, total: u64) -> anyhow::
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn conf_quoting() {
-        let c = String::from_utf8(conf_file("console=ttyS0,115200 quiet").unwrap()).unwrap();
-        assert!(c.ends_with("append=\"console=ttyS0,115200 quiet\"\n"));
-        let c = String::from_utf8(conf_file("a=\"b c\"").unwrap()).unwrap();
-        assert!(c.ends_with("append='a=\"b c\"'\n"));
-        assert!(conf_file("a\nb").is_err());
-        assert!(conf_file("\"'").is_err());
-    }
 
     #[test]
     fn guid_is_stable_and_version_4() {

@@ -8,6 +8,7 @@
 //! no loop devices, mounts or root are needed.
 
 pub mod adapt;
+mod conf;
 mod copy;
 mod eltorito;
 mod fat;
