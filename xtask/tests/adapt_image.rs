@@ -338,9 +338,9 @@ fn disable_el_torito_leaves_only_the_mbr() {
 #[path = "sourceme_harness/mod.rs"]
 mod sourceme_harness;
 
-/// `--append` ends up in gen-kexec.conf exactly as kexec.sourceme's own
-/// parser (under busybox ash, as in the initramfs) reads it back, also
-/// when the arguments hold double quotes.
+/// `--append` and `--set` end up in gen-kexec.conf exactly as
+/// kexec.sourceme's own parser (under busybox ash, as in the initramfs)
+/// reads it back, also when the arguments hold double quotes.
 #[test]
 fn append_is_read_back_by_kexec_sourceme() {
     let dir = workdir();
@@ -353,9 +353,18 @@ fn append_is_read_back_by_kexec_sourceme() {
     .enumerate()
     {
         let out = dir.path().join(format!("append{i}.img"));
+        let sets = [
+            "--set",
+            "label=gentoo-nofb",
+            "--set",
+            "load_below=none",
+            "--set",
+            "timeout=9",
+        ];
+        let extra: Vec<&str> = ["--append", args].into_iter().chain(sets).collect();
         ok(
-            &adapt(&iso, &out, &tarball, &["--append", args]),
-            "adapt-image --append",
+            &adapt(&iso, &out, &tarball, &extra),
+            "adapt-image --append --set",
         );
         let start = sfdisk_partitions(&out)[1].0;
         let at = format!("{}@@{}", out.display(), start * 512);
@@ -366,7 +375,8 @@ fn append_is_read_back_by_kexec_sourceme() {
         );
         std::fs::write(&conf, text).unwrap();
         let res = sourceme_harness::run(
-            r#"gk_read_conf "$GK_CONF"; printf '%s' "$GK_CONF_APPEND""#,
+            r#"gk_read_conf "$GK_CONF"
+printf '%s|%s|%s|%s' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_LOAD_BELOW" "$GK_CONF_TIMEOUT""#,
             &[("GK_CONF", &conf)],
         );
         assert!(
@@ -374,6 +384,6 @@ fn append_is_read_back_by_kexec_sourceme() {
             "kexec.sourceme: {}",
             res.stderr
         );
-        assert_eq!(res.stdout, *args);
+        assert_eq!(res.stdout, format!("{args}|gentoo-nofb|none|9"));
     }
 }

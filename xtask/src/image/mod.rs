@@ -40,6 +40,7 @@ pub const MIB: u64 = 1 << 20;
 /// another worktree's in a shared target directory.
 const SOURCES: &[(&str, &str)] = &[
     ("adapt.rs", include_str!("adapt.rs")),
+    ("conf.rs", include_str!("conf.rs")),
     ("copy.rs", include_str!("copy.rs")),
     ("eltorito.rs", include_str!("eltorito.rs")),
     ("fat.rs", include_str!("fat.rs")),
@@ -122,6 +123,19 @@ pub fn le64(b: &[u8], at: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_id_covers_every_file_of_the_module() {
+        let dir = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("src/image");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".rs"))
+            .collect();
+        on_disk.sort();
+        let listed: Vec<&str> = SOURCES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(on_disk, listed, "SOURCES must list src/image/*.rs, sorted");
+    }
 
     #[test]
     fn sizes() {

@@ -209,6 +209,22 @@ fn bad_inputs_are_refused_with_a_clear_message() {
         &["--esp-size", "4M"],
         "do not fit in the 4096 KiB ESP; choose a larger --esp-size",
     );
+    for (extra, message) in [
+        (
+            &["--set", "lable=x"][..],
+            "unknown gen-kexec.conf key `lable` (keys: append, label, load_below, timeout)",
+        ),
+        (
+            &["--set", "load_below=0x100"][..],
+            "gen-kexec.conf `load_below` takes a whole number of MiB (1 to 9999999) or none, got `0x100`",
+        ),
+        (
+            &["--append", "quiet", "--set", "append=splash"][..],
+            "gen-kexec.conf `append` is given twice",
+        ),
+    ] {
+        refused(&iso, &tarball, extra, message);
+    }
 }
 
 fn tarball_with(dir: &Path, name: &str, efi_len: usize) -> PathBuf {
