@@ -43,6 +43,10 @@ fn secs(d: Option<Duration>) -> String {
     d.map_or_else(|| "-".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()))
 }
 
+/// A boot during which the host waited longer than this on I/O is not
+/// counted in the boot-time figures (normally it is a few milliseconds).
+const HOST_STALL_LIMIT: Duration = Duration::from_millis(500);
+
 pub fn table(results: &[CaseResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -89,11 +93,24 @@ pub fn table(results: &[CaseResult]) -> String {
             r.log
         );
     }
+    let stalled = |r: &CaseResult| r.host_io_stall.filter(|&d| d > HOST_STALL_LIMIT);
+    for r in results {
+        if let Some(d) = stalled(r) {
+            let _ = writeln!(
+                out,
+                "note: {}: the host waited {:.1} s on I/O during this boot (/proc/pressure/io); \
+                 QEMU stalls with it while the guest clock runs on, so its times measure the \
+                 host's disk, not gen-kexec: not counted below",
+                r.case.name,
+                d.as_secs_f64()
+            );
+        }
+    }
     // The kexec boots (legacy boots and expected failures have no spans),
     // but not those whose gen-kexec.conf picks a slow path on purpose.
     let passed: Vec<&Timings> = results
         .iter()
-        .filter(|r| r.case.fixture().benchmarked)
+        .filter(|r| r.case.fixture().benchmarked && stalled(r).is_none())
         .filter_map(|r| r.verdict.as_ref().ok())
         .filter(|t| t.esp_to_exec.is_some())
         .collect();

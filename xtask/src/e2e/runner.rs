@@ -20,6 +20,24 @@ pub struct CaseResult {
     pub case: Case,
     pub verdict: Result<Timings, String>,
     pub log: Utf8PathBuf,
+    /// How long some host task waited on I/O during the boot (Linux PSI),
+    /// when the host tells. QEMU reading the image then stalls the guest,
+    /// whose clock runs on: those timings measure the host's disk.
+    pub host_io_stall: Option<Duration>,
+}
+
+/// Total time some task waited on I/O since the host booted:
+/// /proc/pressure/io's `some ... total=MICROSECONDS`.
+fn host_io_stall_total() -> Option<Duration> {
+    parse_io_pressure(&std::fs::read_to_string("/proc/pressure/io").ok()?)
+}
+
+fn parse_io_pressure(text: &str) -> Option<Duration> {
+    let some = text.lines().find(|l| l.starts_with("some "))?;
+    let total = some
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("total="))?;
+    Some(Duration::from_micros(total.parse().ok()?))
 }
 
 pub fn run_cases(
@@ -73,8 +91,12 @@ pub fn run_cases(
             case.attach.name()
         );
         let expect = case.expect(bootloader_version, target_version);
+        let stall_before = host_io_stall_total();
         let run = qemu::run(&args, &log, timeout, |line| expect.watch(line))
             .with_context(|| format!("e2e case {}", case.name))?;
+        let host_io_stall = stall_before
+            .zip(host_io_stall_total())
+            .map(|(before, after)| after.saturating_sub(before));
         let timed = dir.join("serial.timed.log");
         fsutil::write_atomic(&timed, serial::format_timed(&run.lines).as_bytes())?;
         let mut verdict = serial::verdict(&run.lines, &expect);
@@ -121,7 +143,33 @@ pub fn run_cases(
             case: *case,
             verdict,
             log,
+            host_io_stall,
         });
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_pressure_is_read_from_the_some_line() {
+        let text = "some avg10=0.30 avg60=0.29 avg300=0.25 total=80802342
+\
+                    full avg10=0.00 avg60=0.11 avg300=0.20 total=54082130
+";
+        assert_eq!(
+            parse_io_pressure(text),
+            Some(Duration::from_micros(80_802_342))
+        );
+        assert_eq!(
+            parse_io_pressure(
+                "full avg10=0 total=5
+"
+            ),
+            None
+        );
+        assert_eq!(parse_io_pressure(""), None);
+    }
 }
