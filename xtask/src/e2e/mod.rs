@@ -18,6 +18,7 @@ mod runner;
 mod serial;
 #[cfg(test)]
 mod serial_tests;
+mod verdict;
 
 use std::time::Duration;
 
@@ -128,13 +129,13 @@ impl Case {
     }
 
     /// What the serial log must show, given the two kernels' versions.
-    pub fn expect(&self, bootloader_version: &str, target_version: &str) -> serial::Expect {
+    pub fn expect(&self, bootloader_version: &str, target_version: &str) -> verdict::Expect {
         let f = self.fixture();
         let mut cmdline = vec![format!("e2e.label={}", f.label)];
         if self.firmware == Firmware::Uefi {
             cmdline.extend(APPEND.split_whitespace().map(str::to_owned));
         }
-        let target = serial::Target {
+        let target = verdict::Target {
             bootloader_version: bootloader_version.to_owned(),
             version: target_version.to_owned(),
             marker: f.marker(),
@@ -142,12 +143,12 @@ impl Case {
             says: f.says.iter().map(|s| s.to_string()).collect(),
         };
         match (self.outcome, self.firmware) {
-            (Outcome::Rescue(error), _) => serial::Expect::Rescue {
+            (Outcome::Rescue(error), _) => verdict::Expect::Rescue {
                 bootloader_version: bootloader_version.to_owned(),
                 error: error.to_owned(),
             },
-            (Outcome::Boots, Firmware::Uefi) => serial::Expect::Kexec(target),
-            (Outcome::Boots, Firmware::Bios) => serial::Expect::Legacy(target),
+            (Outcome::Boots, Firmware::Uefi) => verdict::Expect::Kexec(target),
+            (Outcome::Boots, Firmware::Bios) => verdict::Expect::Legacy(target),
         }
     }
 }
@@ -315,96 +316,4 @@ fn probe(ws: &Ws, kernel: &fixtures::DistroKernel) -> Result<Accel> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cases_are_unique_and_cover_each_disk_and_firmware() {
-        let mut names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), CASES.len());
-        for f in fixtures::FIXTURES.iter().filter(|f| !f.broken) {
-            let of = |fw| {
-                CASES
-                    .iter()
-                    .filter(move |c| c.fixture == f.name && c.firmware == fw)
-            };
-            assert!(
-                of(Firmware::Uefi).count() >= 1,
-                "{} has no UEFI case",
-                f.name
-            );
-            // Legacy boot proves adapt-image kept the image bootable,
-            // wherever the fixture can be BIOS-booted at all (gen-kexec.conf
-            // settings do not matter there: one such boot per layout).
-            assert_eq!(
-                of(Firmware::Bios).count() >= 1,
-                f.layout.bios_bootable() && f.settings.is_empty(),
-                "{}",
-                f.name
-            );
-        }
-        for name in ["iso", "gpt"] {
-            let attaches: Vec<Attach> = CASES
-                .iter()
-                .filter(|c| c.fixture == name && c.firmware == Firmware::Uefi)
-                .map(|c| c.attach)
-                .collect();
-            assert!(
-                attaches.len() >= 3,
-                "{name}: USB, AHCI and NVMe or virtio under UEFI"
-            );
-        }
-        for attach in [
-            Attach::UsbXhci,
-            Attach::Ahci,
-            Attach::Nvme,
-            Attach::VirtioBlk,
-        ] {
-            assert!(CASES
-                .iter()
-                .any(|c| c.attach == attach && c.firmware == Firmware::Uefi));
-        }
-        assert!(CASES
-            .iter()
-            .any(|c| matches!(c.outcome, Outcome::Rescue(_))));
-    }
-
-    #[test]
-    fn expectations_follow_firmware_and_outcome() {
-        let by = |n| {
-            CASES
-                .iter()
-                .find(|c| c.name == n)
-                .unwrap()
-                .expect("6.12.107", "6.1.0-56-amd64")
-        };
-        match by("gpt-uefi-usb") {
-            serial::Expect::Kexec(t) => {
-                assert_eq!(
-                    t.cmdline,
-                    ["e2e.label=live", "console=ttyS0,115200", "e2e.appended=yes"]
-                );
-                assert_eq!(t.marker, "gpt-reached-init");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(
-            matches!(by("iso-bios-usb"), serial::Expect::Legacy(t) if t.cmdline == ["e2e.label=gentoo"])
-        );
-        assert!(matches!(
-            by("iso-uefi-missing-kernel"),
-            serial::Expect::Rescue { .. }
-        ));
-    }
-
-    #[test]
-    fn unknown_case_lists_the_known_ones() {
-        let err = select(&["nope".into()]).unwrap_err().to_string();
-        assert!(
-            err.contains("no e2e case named `nope`") && err.contains("iso-uefi-usb"),
-            "{err}"
-        );
-    }
-}
+mod tests;

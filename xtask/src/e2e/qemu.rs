@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::serial::{self, Flow, Line};
+use super::serial::{self, Line};
+use super::verdict::Flow;
 
 pub const QEMU: &str = "qemu-system-x86_64";
 /// Guest memory: the Debian kernel and its initramfs are unpacked twice

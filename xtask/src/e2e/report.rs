@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::runner::CaseResult;
-use super::serial::Timings;
+use super::verdict::Timings;
 use super::{Case, Outcome};
 
 pub fn list(cases: &[Case]) -> String {

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use camino::Utf8PathBuf;
 
 use super::qemu::{self, Accel, Ended, Firmware, Machine, Ovmf};
-use super::serial::{self, Timings};
+use super::serial;
+use super::verdict::{self, Timings};
 use super::{artifact, Case, Outcome};
 use crate::fsutil;
 use crate::ws::Ws;
@@ -99,7 +100,7 @@ pub fn run_cases(
             .map(|(before, after)| after.saturating_sub(before));
         let timed = dir.join("serial.timed.log");
         fsutil::write_atomic(&timed, serial::format_timed(&run.lines).as_bytes())?;
-        let mut verdict = serial::verdict(&run.lines, &expect);
+        let mut verdict = verdict::verdict(&run.lines, &expect);
         if let Err(why) = &mut verdict {
             match &run.ended {
                 Ended::TimedOut => {

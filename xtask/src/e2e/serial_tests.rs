@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::serial::*;
+use super::verdict::*;
 
 const BIOS_ISO: &str = include_str!("testdata/bios-iso.timed.log");
 const BIOS_GPT: &str = include_str!("testdata/bios-gpt.timed.log");
