@@ -92,16 +92,13 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
             stamp.commit(&key)?;
         }
         let seconds = started.elapsed().as_secs_f64();
-        println!(
-            "  {:<20} {:<10} {}",
-            step.component,
-            step.stage,
-            if fresh {
-                "up to date".to_owned()
-            } else {
-                format!("{seconds:7.1} s")
-            }
-        );
+        // Only what ran: a no-op says so in one line (`summary`).
+        if !fresh {
+            println!(
+                "  {:<22} {:<10} {seconds:7.1} s",
+                step.component, step.stage
+            );
+        }
         last_key.insert(step.component.clone(), key);
         outcomes.push(Outcome {
             id,
