@@ -33,7 +33,7 @@ mod openpgp;
 mod record;
 mod report;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use camino::Utf8PathBuf;
 
 use crate::lock::Lock;
@@ -88,7 +88,10 @@ pub fn ensure(ws: &Ws, component: &str) -> Result<Fetched> {
     let ctx = Ctx::new(ws, Mode::Fetch)?;
     let result = ctx.fetch_component(component, comp);
     ctx.save_record()?;
-    let row = result.with_context(|| format!("{component}: fetch"))?;
+    // No context of our own: every caller names what it fetched for (the
+    // plan's `musl: fetch`, `manifest: source of musl`, ...), and the error
+    // names the file and each place tried.
+    let row = result?;
     row.note_unpinned(component);
     Ok(row.fetched.expect("a successful row has a file"))
 }
