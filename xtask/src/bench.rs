@@ -26,6 +26,10 @@ pub struct Args {
     /// Size of the disk image adapt-image is timed on (K, M, G).
     #[arg(long, default_value = "1G", value_parser = image::parse_size)]
     pub image_size: u64,
+    /// Skip the boot figures (the timed `cargo xtask e2e` cases: about a
+    /// minute under TCG).
+    #[arg(long)]
+    pub no_boot: bool,
 }
 
 /// One line of the table.
@@ -49,7 +53,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     if ws.dry_run {
         println!(
             "bench would: {}bring {} up to date, time no-op `cargo xtask fetch`, `userland` and \
-             `tarball`, adapt a {} MiB disk image made in {}, and report the sizes",
+             `tarball`, adapt a {} MiB disk image made in {}, report the sizes{}",
             if args.cold {
                 "build userland and tarball cold in <build>/bench-cold, "
             } else {
@@ -57,7 +61,19 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
             },
             ws.build,
             args.image_size / image::MIB,
-            ws.build.join("bench")
+            ws.build.join("bench"),
+            if args.no_boot {
+                String::new()
+            } else {
+                let cases: Vec<&str> = crate::e2e::benchmarked_cases()
+                    .iter()
+                    .map(|c| c.name)
+                    .collect();
+                format!(
+                    ", and boot the e2e cases {} for the boot figures",
+                    cases.join(", ")
+                )
+            }
         );
         return Ok(());
     }
@@ -98,8 +114,65 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     }
     rows.extend(adapt_rows(ws, args.image_size).context("bench: adapt-image")?);
     rows.extend(size_rows(ws)?);
+    if !args.no_boot {
+        rows.extend(boot_rows(ws).context("bench: boot figures (cargo xtask e2e)")?);
+    }
     print_table(&rows);
     Ok(())
+}
+
+/// The timed e2e boots: gen-kexec's own part (ESP found -> `kexec -e`),
+/// its `kexec -l`, and device probing, reported apart as the target says.
+fn boot_rows(ws: &Ws) -> Result<Vec<Row>> {
+    let cases = crate::e2e::benchmarked_cases();
+    let results = crate::e2e::boot(ws, &cases, crate::e2e::AccelChoice::Auto, None)?;
+    let failed: Vec<&str> = (results.iter())
+        .filter(|r| r.verdict.is_err())
+        .map(|r| r.case.name)
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "failed: {} (`cargo xtask e2e --case NAME` shows why)",
+            failed.join(", ")
+        );
+    }
+    let timed = crate::e2e::report::timed_boots(&results);
+    let n = timed.len();
+    let spread = |spans: Vec<std::time::Duration>| -> Option<(f64, f64)> {
+        let mut v: Vec<f64> = spans.iter().map(|d| d.as_secs_f64()).collect();
+        v.sort_by(f64::total_cmp);
+        Some((v[v.len() / 2], *v.last()?))
+    };
+    let fig = |(median, max): (f64, f64)| format!("{median:.3} / {max:.3} s");
+    let mut rows = Vec::new();
+    if let Some(own) = spread(timed.iter().filter_map(|t| t.esp_to_exec).collect()) {
+        rows.push(row(
+            format!("boot: ESP found -> kexec -e, median / max of {n} boots"),
+            fig(own),
+            "<= 0.30 s",
+            own.1 <= 0.30,
+        ));
+    }
+    if let Some(load) = spread(timed.iter().filter_map(|t| t.kexec_load).collect()) {
+        rows.push(row(
+            "boot:   of which `kexec -l`",
+            fig(load),
+            "(reported)",
+            true,
+        ));
+    }
+    if let Some(probe) = spread(timed.iter().filter_map(|t| t.probing).collect()) {
+        rows.push(row(
+            "boot: init -> ESP found (device probing)",
+            fig(probe),
+            "(reported)",
+            true,
+        ));
+    }
+    if rows.is_empty() {
+        bail!("no timed boot: every case was left out (host I/O stalls?); see `cargo xtask e2e`");
+    }
+    Ok(rows)
 }
 
 /// Run `cargo xtask --build-dir BUILD ARGS...` from the workspace with the

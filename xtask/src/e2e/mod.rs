@@ -13,8 +13,8 @@ mod artifact;
 mod fixtures;
 mod initrd;
 mod qemu;
-mod report;
-mod runner;
+pub mod report;
+pub mod runner;
 mod serial;
 #[cfg(test)]
 mod serial_tests;
@@ -159,6 +159,46 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         return Ok(());
     }
     let cases = select(&args.cases)?;
+    let results = boot(ws, &cases, args.accel, args.timeout)?;
+    if ws.dry_run {
+        return Ok(());
+    }
+    print!("{}", report::table(&results));
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.verdict.is_err())
+        .map(|r| r.case.name)
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "e2e: {} of {} cases failed: {}",
+            failed.len(),
+            results.len(),
+            failed.join(", ")
+        );
+    }
+    println!("e2e: all {} cases passed", results.len());
+    Ok(())
+}
+
+/// The UEFI cases that count in the boot-time figures (`cargo xtask bench`).
+pub fn benchmarked_cases() -> Vec<Case> {
+    CASES
+        .iter()
+        .filter(|c| c.outcome == Outcome::Boots && c.firmware == Firmware::Uefi)
+        .filter(|c| c.fixture().benchmarked)
+        .copied()
+        .collect()
+}
+
+/// Build what `cases` need (artifact, fixtures, adapted images) and boot
+/// each; nothing is printed about the results.
+pub fn boot(
+    ws: &Ws,
+    cases: &[Case],
+    accel: AccelChoice,
+    timeout: Option<u64>,
+) -> Result<Vec<runner::CaseResult>> {
     let mut wanted: Vec<&str> = hostdeps::TEST.to_vec();
     wanted.extend_from_slice(hostdeps::BUILD);
     hostdeps::ensure(ws, &wanted, false).context("e2e: host packages")?;
@@ -190,7 +230,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     steps.extend(artifact::adapt_steps(ws, &tarball, &fixture_list)?);
     crate::plan::execute(ws, &steps).context("e2e: fixtures and adapted images")?;
 
-    let accel = match args.accel {
+    let accel = match accel {
         AccelChoice::Kvm => Accel::Kvm,
         AccelChoice::Tcg => Accel::Tcg,
         AccelChoice::Auto if ws.dry_run => Accel::Tcg,
@@ -199,37 +239,18 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     if !ws.dry_run {
         flush_host_writes();
     }
-    let timeout = Duration::from_secs(args.timeout.unwrap_or(match accel {
+    let timeout = Duration::from_secs(timeout.unwrap_or(match accel {
         Accel::Kvm => 60,
         Accel::Tcg => 150,
     }));
-    let results = runner::run_cases(
+    runner::run_cases(
         ws,
-        &cases,
+        cases,
         accel,
         timeout,
         &bootloader_version,
         &kernel.release,
-    )?;
-    if ws.dry_run {
-        return Ok(());
-    }
-    print!("{}", report::table(&results));
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|r| r.verdict.is_err())
-        .map(|r| r.case.name)
-        .collect();
-    if !failed.is_empty() {
-        bail!(
-            "e2e: {} of {} cases failed: {}",
-            failed.len(),
-            results.len(),
-            failed.join(", ")
-        );
-    }
-    println!("e2e: all {} cases passed", results.len());
-    Ok(())
+    )
 }
 
 fn select(names: &[String]) -> Result<Vec<Case>> {

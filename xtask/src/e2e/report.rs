@@ -47,6 +47,22 @@ fn secs(d: Option<Duration>) -> String {
 /// counted in the boot-time figures (normally it is a few milliseconds).
 const HOST_STALL_LIMIT: Duration = Duration::from_millis(500);
 
+fn stalled(r: &CaseResult) -> Option<Duration> {
+    r.host_io_stall.filter(|&d| d > HOST_STALL_LIMIT)
+}
+
+/// The kexec boots the boot-time figures count: passed (legacy boots and
+/// expected failures have no spans), not slow on purpose (gen-kexec.conf),
+/// no host I/O stall.
+pub fn timed_boots(results: &[CaseResult]) -> Vec<&Timings> {
+    results
+        .iter()
+        .filter(|r| r.case.fixture().benchmarked && stalled(r).is_none())
+        .filter_map(|r| r.verdict.as_ref().ok())
+        .filter(|t| t.esp_to_exec.is_some())
+        .collect()
+}
+
 pub fn table(results: &[CaseResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -93,7 +109,6 @@ pub fn table(results: &[CaseResult]) -> String {
             r.log
         );
     }
-    let stalled = |r: &CaseResult| r.host_io_stall.filter(|&d| d > HOST_STALL_LIMIT);
     for r in results {
         if let Some(d) = stalled(r) {
             let _ = writeln!(
@@ -106,14 +121,7 @@ pub fn table(results: &[CaseResult]) -> String {
             );
         }
     }
-    // The kexec boots (legacy boots and expected failures have no spans),
-    // but not those whose gen-kexec.conf picks a slow path on purpose.
-    let passed: Vec<&Timings> = results
-        .iter()
-        .filter(|r| r.case.fixture().benchmarked && stalled(r).is_none())
-        .filter_map(|r| r.verdict.as_ref().ok())
-        .filter(|t| t.esp_to_exec.is_some())
-        .collect();
+    let passed = timed_boots(results);
     let clock = if passed.iter().all(|t| t.guest_clock) {
         "guest clock (printk timestamps)"
     } else {
