@@ -164,11 +164,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         return Ok(());
     }
     print!("{}", report::table(&results));
-    let failed: Vec<&str> = results
-        .iter()
-        .filter(|r| r.verdict.is_err())
-        .map(|r| r.case.name)
-        .collect();
+    let failed = report::failed(&results);
     if !failed.is_empty() {
         bail!(
             "e2e: {} of {} cases failed: {}",

@@ -170,14 +170,27 @@ pub fn table(results: &[CaseResult]) -> String {
     out
 }
 
+/// Median and max of `spans`, and how many there are; None when none.
+pub fn median_max(spans: impl Iterator<Item = Duration>) -> Option<(Duration, Duration, usize)> {
+    let mut v: Vec<Duration> = spans.collect();
+    v.sort();
+    Some((*v.get(v.len() / 2)?, *v.last()?, v.len()))
+}
+
 /// `max X s, median Y s over N boots` of `spans`.
 fn stats(spans: impl Iterator<Item = Duration>) -> Option<String> {
-    let mut v: Vec<f64> = spans.map(|d| d.as_secs_f64()).collect();
-    v.sort_by(f64::total_cmp);
-    let max = *v.last()?;
+    let (median, max, n) = median_max(spans)?;
     Some(format!(
-        "max {max:.3} s, median {:.3} s over {} boots",
-        v[v.len() / 2],
-        v.len()
+        "max {:.3} s, median {:.3} s over {n} boots",
+        max.as_secs_f64(),
+        median.as_secs_f64()
     ))
+}
+
+/// The cases that failed, by name.
+pub fn failed(results: &[CaseResult]) -> Vec<&'static str> {
+    (results.iter())
+        .filter(|r| r.verdict.is_err())
+        .map(|r| r.case.name)
+        .collect()
 }

@@ -156,21 +156,13 @@ mod tests {
 
     #[test]
     fn io_pressure_is_read_from_the_some_line() {
-        let text = "some avg10=0.30 avg60=0.29 avg300=0.25 total=80802342
-\
-                    full avg10=0.00 avg60=0.11 avg300=0.20 total=54082130
-";
+        let text = "some avg10=0.30 avg60=0.29 avg300=0.25 total=80802342\n\
+                    full avg10=0.00 avg60=0.11 avg300=0.20 total=54082130\n";
         assert_eq!(
             parse_io_pressure(text),
             Some(Duration::from_micros(80_802_342))
         );
-        assert_eq!(
-            parse_io_pressure(
-                "full avg10=0 total=5
-"
-            ),
-            None
-        );
+        assert_eq!(parse_io_pressure("full avg10=0 total=5\n"), None);
         assert_eq!(parse_io_pressure(""), None);
     }
 }
