@@ -122,6 +122,9 @@ pub fn summary(outcomes: &[Outcome]) -> String {
             "nothing to do: {} steps up to date ({seconds:.1} s)",
             outcomes.len()
         )
+    } else if ran.len() == outcomes.len() {
+        // Each step had its own line already.
+        format!("ran all {} steps in {seconds:.1} s", ran.len())
     } else {
         format!(
             "ran {} of {} steps in {seconds:.1} s: {}",
@@ -198,6 +201,10 @@ mod tests {
                 o("c.install", true, 1.0)
             ]),
             "ran 2 of 3 steps in 13.2 s: b.link, c.install"
+        );
+        assert_eq!(
+            summary(&[o("a.build", true, 2.0), o("b.link", true, 1.0)]),
+            "ran all 2 steps in 3.0 s"
         );
     }
 }
