@@ -53,7 +53,7 @@ printf '%s|%s|%s|%s\n' "$GK_CONF_APPEND" "$GK_CONF_LABEL" "$GK_CONF_TIMEOUT" "$G
     let file = conf.display();
     for warning in [
         format!("{file}:4: timeout must be a whole number of seconds, got 'soon'; keeping 5"),
-        format!("{file}:5: unknown key 'lable' (known: append, label, load_below, timeout); line ignored"),
+        format!("{file}:5: unknown key 'lable' (known: append, label, load_below, menu_timeout, timeout); line ignored"),
         format!(
             "{file}:8: load_below must be a whole number of MiB (1 to 9999999) or none, \
              got '0x100'; keeping 256"
@@ -281,19 +281,28 @@ const ASH_BUILTINS: &[&str] = &[
     "times", "trap", "true", "type", "ulimit", "umask", "unalias", "unset", "wait",
 ];
 
-/// The `# applets:` line of the script's header: what the initramfs's
-/// busybox must provide besides ash.
+/// The `# applets:` line of the runtime library's header: what the
+/// initramfs's busybox must provide besides ash.
 fn listed_applets(script_text: &str) -> Vec<String> {
     let line = script_text
         .lines()
         .find_map(|l| l.strip_prefix("# applets: "))
-        .expect("kexec.sourceme has no `# applets:` line in its header");
+        .expect("the runtime library (gen-kexec.sh) has no `# applets:` line in its header");
     line.split_whitespace().map(str::to_owned).collect()
 }
 
 #[test]
 fn every_command_the_script_runs_is_a_builtin_or_a_listed_applet() {
-    let text = std::fs::read_to_string(script()).unwrap();
+    // The script and the runtime library it sources (/lib/gen-kexec).
+    let mut text = std::fs::read_to_string(script()).unwrap();
+    let mut parts: Vec<_> = std::fs::read_dir(sourceme_harness::library())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    for part in parts {
+        text.push_str(&std::fs::read_to_string(part).unwrap());
+    }
     let mut allowed: Vec<String> = ASH_BUILTINS.iter().map(|s| s.to_string()).collect();
     allowed.extend(listed_applets(&text));
     allowed.push("kexec".into());
@@ -371,8 +380,9 @@ echo "status=$?""#,
     unknown.dedup();
     assert!(
         unknown.is_empty(),
-        "kexec.sourceme ran {unknown:?}: neither ash builtins nor in its `# applets:` list \
-         (add them there and to /work/notes/busybox-applets.txt, or avoid them)"
+        "kexec.sourceme ran {unknown:?}: neither ash builtins nor in the `# applets:` list of \
+         initramfs-skel/lib/gen-kexec/gen-kexec.sh (add them there and to \
+         kconfig-fragments/busybox/initramfs.config, or avoid them)"
     );
     // The trace did see the applets these paths use.
     for applet in ["sort", "cat", "wc", "mv", "mkdir"] {

@@ -9,9 +9,13 @@ use anyhow::{bail, Result};
 /// The keys kexec.sourceme knows, and what each accepts.
 const KEYS: &[(&str, &str)] = &[
     ("append", "extra kernel arguments, on one line"),
-    ("label", "a syslinux label: one word"),
+    ("label", "a syslinux label, as its LABEL line names it"),
     ("load_below", "a whole number of MiB (1 to 9999999) or none"),
-    ("timeout", "a whole number of seconds"),
+    (
+        "menu_timeout",
+        "a whole number of seconds (0 to 9999; 0 boots the default without a menu)",
+    ),
+    ("timeout", "a whole number of seconds (0 to 9999)"),
 ];
 
 /// One `--set KEY=VALUE` (clap value parser).
@@ -35,11 +39,11 @@ fn check(key: &str, value: &str) -> Result<()> {
     let digits = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
     let ok = !value.contains(['\n', '\r'])
         && match key {
-            "label" => !value.is_empty() && !value.contains(char::is_whitespace),
+            "label" => !value.trim().is_empty(),
             "load_below" => {
                 value == "none" || (digits(value) && !value.starts_with('0') && value.len() <= 7)
             }
-            "timeout" => digits(value),
+            "timeout" | "menu_timeout" => digits(value) && value.len() <= 4,
             _ => true,
         };
     if !ok {
@@ -115,7 +119,7 @@ mod tests {
         ] {
             let e = parse_setting(bad).unwrap_err().to_string();
             assert!(
-                e.contains("takes") || e.contains("keys: append, label, load_below, timeout"),
+                e.contains("takes") || e.contains("keys: append, label, load_below, menu_timeout, timeout"),
                 "{bad}: {e}"
             );
         }

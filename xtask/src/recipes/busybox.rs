@@ -23,8 +23,8 @@ use crate::ws::Ws;
 /// The `sources.lock` entry.
 pub const SOURCE: &str = "busybox";
 
-/// Applets the bootloader runs, by who runs them. `kexec.sourceme` declares
-/// its own in its `# applets:` header line, read by [`required_applets`].
+/// Applets the bootloader runs, by who runs them. The runtime library
+/// (what `kexec.sourceme` calls) declares its own in its `# applets:` line, read by [`required_applets`].
 /// The fragment must enable all of them (a unit test checks it) and the
 /// built binary must list them (the install step checks it).
 pub const REQUIRED_APPLETS: &[(&str, &[&str])] = &[
@@ -44,8 +44,8 @@ pub const REQUIRED_APPLETS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The script whose `# applets:` header lists what it runs.
-pub const SOURCEME: &str = "scripts/kexec.sourceme";
+/// The runtime library file whose `# applets:` line lists what it runs.
+pub const SOURCEME: &str = "initramfs-skel/lib/gen-kexec/gen-kexec.sh";
 
 /// Every required applet, with who needs it.
 pub fn required_applets(root: &Utf8Path) -> Result<BTreeMap<String, String>> {

@@ -212,7 +212,7 @@ fn bad_inputs_are_refused_with_a_clear_message() {
     for (extra, message) in [
         (
             &["--set", "lable=x"][..],
-            "unknown gen-kexec.conf key `lable` (keys: append, label, load_below, timeout)",
+            "unknown gen-kexec.conf key `lable` (keys: append, label, load_below, menu_timeout, timeout)",
         ),
         (
             &["--set", "load_below=0x100"][..],

@@ -27,6 +27,11 @@ pub fn script() -> PathBuf {
     workspace().join("scripts/kexec.sourceme")
 }
 
+/// The runtime library kexec.sourceme sources (/lib/gen-kexec at boot).
+pub fn library() -> PathBuf {
+    workspace().join("initramfs-skel/lib/gen-kexec")
+}
+
 /// A fixture tree: the files of a legacy image's boot partition.
 pub fn fixture(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -61,6 +66,7 @@ pub fn run(snippet: &str, env: &[(&str, &Path)]) -> Output {
         .env("LC_ALL", "C")
         .env("GK_NO_MAIN", "1")
         .env("GK_SCRIPT", script())
+        .env("GK_LIB", library())
         .args(["sh", "-c", &format!("set -u\n. \"$GK_SCRIPT\"\n{snippet}")]);
     for (k, v) in env {
         cmd.env(k, v);
@@ -90,6 +96,14 @@ pub struct Planned {
     pub plan: Result<Plan, String>,
     /// Everything on stderr (warnings).
     pub stderr: String,
+    /// Everything on stdout (the `gen-kexec:` lines).
+    pub stdout: String,
+}
+
+impl Planned {
+    pub fn stdout_has(&self, text: &str) -> bool {
+        self.stdout.contains(text)
+    }
 }
 
 pub fn plan(root: &Path, conf: Option<&str>, proc_cmdline: &str) -> Planned {
@@ -117,6 +131,7 @@ printf 'config=%s\nlabel=%s\nkernel=%s\ninitrds=%s\ncmdline=%s\n' \
         return Planned {
             plan: Err(out.stderr.clone()),
             stderr: out.stderr,
+            stdout: out.stdout,
         };
     }
     let field = |key: &str| -> String {
@@ -136,6 +151,7 @@ printf 'config=%s\nlabel=%s\nkernel=%s\ninitrds=%s\ncmdline=%s\n' \
             cmdline: field("cmdline"),
         }),
         stderr: out.stderr,
+        stdout: out.stdout,
     }
 }
 
