@@ -9,26 +9,30 @@
 # compares labels; separators and disabled entries have no label).
 # Returns 1 if there is none.
 gk_find_label() {
-	local want="$1" kind depth label title kernel type append initrd mdef
-	while IFS="$GK_TAB" read -r kind depth label title kernel type append initrd mdef; do
-		case "$kind" in e | h | x) ;; *) continue ;; esac
-		[ "$label" = "$want" ] || continue
-		GK_R_LABEL=$label GK_R_KERNEL=$kernel GK_R_TYPE=$type GK_R_APPEND=$append GK_R_INITRD=$initrd
-		GK_R_KIND=$kind
-		[ "$GK_R_APPEND" = - ] && GK_R_APPEND=
-		[ "$GK_R_INITRD" = - ] && GK_R_INITRD=
-		return 0
-	done <"$GK_RECORDS_FILE"
+	GK_WANT=$1 GK_FOUND=
+	# Most lookups are for a label that is there: a quick test first.
+	case "$GK_RECORDS" in *"$GK_TAB$GK_WANT$GK_TAB"*) ;; *) return 1 ;; esac
+	GK_EACH=gk_find_label_1 gk_each_record
+	[ -n "$GK_FOUND" ]
+}
+gk_find_label_1() {
+	case "$1" in e | h | x) ;; *) return 0 ;; esac
+	[ "$3" = "$GK_WANT" ] || return 0
+	GK_R_KIND=$1 GK_R_LABEL=$3 GK_R_KERNEL=$5 GK_R_TYPE=$6 GK_R_APPEND=$7 GK_R_INITRD=$8 GK_FOUND=1
+	[ "$GK_R_APPEND" = - ] && GK_R_APPEND=
+	[ "$GK_R_INITRD" = - ] && GK_R_INITRD=
 	return 1
 }
 
 # gk_labels: the labels, for messages.
 gk_labels() {
-	local kind depth label rest out=""
-	while IFS="$GK_TAB" read -r kind depth label rest; do
-		case "$kind" in e | h) out="$out $label" ;; esac
-	done <"$GK_RECORDS_FILE"
-	printf '%s' "${out# }"
+	GK_OUT=
+	GK_EACH=gk_labels_1 gk_each_record
+	printf '%s' "${GK_OUT# }"
+}
+gk_labels_1() {
+	case "$1" in e | h) GK_OUT="$GK_OUT $3" ;; esac
+	return 0
 }
 
 # gk_module_why NAME: GK_OUT = why gen-kexec cannot run the syslinux program
@@ -104,7 +108,7 @@ gk_select_module() {
 		# whichsys.c32 -iso- CMD -sys- CMD -ext- CMD -pxe- CMD: the command
 		# for the loader that read this config (isolinux on iso9660,
 		# syslinux on FAT, extlinux on ext2/3/4).
-		case "$GK_FSTYPE" in
+		case "${GK_FSTYPE:-}" in
 		iso9660*) want=-iso- ;;
 		vfat* | msdos*) want=-sys- ;;
 		ext*) want=-ext- ;;

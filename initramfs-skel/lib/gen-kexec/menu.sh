@@ -134,6 +134,8 @@ gk_menu_draw() {
 	done
 	[ "$last" -lt "$GK_M_ROWS" ] && out="$out      ...
 "
+	[ "$GK_M_MORE" -gt 0 ] && out="$out      (and $GK_M_MORE more entries, not shown)
+"
 	eval "why=\${GK_M_W$GK_CUR:-} title=\${GK_M_T$GK_CUR:-}"
 	[ -n "$why" ] && out="$out
   $GK_CUR is not bootable by gen-kexec: $why"
@@ -246,7 +248,14 @@ gk_menu() {
 	elif [ "$wait" -lt $((GK_MENU_AT_ONCE * 100)) ]; then
 		wait=$((GK_MENU_AT_ONCE * 100)) why="$why: syslinux would boot at once; gen-kexec shows its menu for $GK_MENU_AT_ONCE s"
 	fi
-	if [ "$GK_TIMEOUT_ACTION" = entry ]; then
+	if [ "$GK_TIMEOUT_ACTION" = cmd ]; then
+		GK_A_VIA=
+		gk_resolve "$GK_M_TCMD"
+		if [ "$GK_A_KIND" = none ]; then
+			GK_COUNTING=0 GK_MENU_MSG="On timeout the image runs '$GK_M_TCMD', which gen-kexec cannot: choose an entry"
+			why="$why; '$GK_M_TCMD': $GK_A_WHY"
+		fi
+	else
 		eval "title=\${GK_M_W$GK_CUR:-}"
 		if [ "$GK_M_N" = 0 ] || [ -n "$title" ]; then
 			GK_COUNTING=0 GK_MENU_MSG="The default is not bootable by gen-kexec: choose an entry"
@@ -263,7 +272,7 @@ gk_menu() {
 		gk_key_reader "$dev" &
 		pids="$pids $!"
 	done
-	if [ -w "$GK_PROC/sys/kernel/printk" ]; then
+	if [ -n "$GK_KMSG" ] && [ -w "$GK_PROC/sys/kernel/printk" ]; then
 		read -r printk _ <"$GK_PROC/sys/kernel/printk"
 		echo 1 >"$GK_PROC/sys/kernel/printk"
 	fi
@@ -358,7 +367,15 @@ gk_choose() {
 	local hops=0 status
 	gk_parse_config "$GK_CFG" && gk_menu_model || return 1
 	while :; do
-		if [ "$GK_CONF_MENU_TIMEOUT" = 0 ] || [ -n "${GK_NO_MENU:-}" ]; then
+		GK_A_KIND=
+		if [ "$GK_M_WAIT" = 0 ] && [ -z "$GK_CONF_LABEL" ]; then
+			# syslinux goes straight on (no UI, PROMPT 0): a person never
+			# sees this config when it only switches to another one.
+			gk_default_action && [ "$GK_A_KIND" = config ] || GK_A_KIND=
+		fi
+		if [ -n "$GK_A_KIND" ]; then
+			gk_say "$GK_CFG: DEFAULT goes on at once ($GK_REASON)"
+		elif [ "$GK_CONF_MENU_TIMEOUT" = 0 ]; then
 			gk_default_action || return 1
 			gk_say "label $GK_A_LABEL (chosen by $GK_REASON)"
 		else

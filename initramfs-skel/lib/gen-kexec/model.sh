@@ -15,6 +15,11 @@
 #   GK_M_WAIT         hundredths of a second the image waits (-1: forever)
 #   GK_M_WAIT_WHY     which directives say so
 #   GK_M_HAS_UI       1 when the image shows a menu (UI, or DEFAULT *menu.c32)
+#   GK_M_MORE         entries beyond GK_MENU_MAX, not shown (each shown entry
+#                     is a few shell variables, and ash's variable lookup
+#                     slows down with thousands of them); labels beyond it
+#                     still work for DEFAULT, ONTIMEOUT and label=
+GK_MENU_MAX=${GK_MENU_MAX:-500}
 
 # gk_strip_carets TEXT: GK_OUT = TEXT without the ^ that mark hotkeys.
 gk_strip_carets() {
@@ -34,24 +39,56 @@ gk_strip_carets() {
 gk_menu_model() {
 	local kind depth label title kernel type append initrd mdef i=0 r=0
 	local defword="${GK_DEFAULT%% *}" def=0 mdef_root=0 first=0 ui_word
-	GK_M_N=0 GK_M_ROWS=0 GK_M_DEF=0 GK_M_TCMD= GK_M_HAS_UI=
-	while IFS="$GK_TAB" read -r kind depth label title kernel type append initrd mdef; do
+	GK_M_N=0 GK_M_ROWS=0 GK_M_DEF=0 GK_M_TCMD= GK_M_HAS_UI= GK_M_MORE=0
+	local line IFS="$GK_NL"
+	set -f
+	for line in $GK_RECORDS; do
+		IFS="$GK_TAB"
+		set -f
+		# shellcheck disable=SC2086 # fields, never empty ("-")
+		set -- $line
+		IFS="$GK_NL"
+		kind=$1 depth=$2 label=$3 title=$4 kernel=$5 type=$6 append=$7 initrd=$8 mdef=$9
 		case "$kind" in
 		e | d)
+			if [ "$i" -ge "$GK_MENU_MAX" ]; then
+				GK_M_MORE=$((GK_M_MORE + 1))
+				continue
+			fi
 			i=$((i + 1)) r=$((r + 1))
-			[ "$title" = - ] && title=
-			gk_strip_carets "$title"
-			eval "GK_M_L$i=\$label GK_M_T$i=\$GK_OUT GK_M_D$i=\$depth GK_M_R$r=e$i"
+			case "$title" in
+			-) title= ;;
+			*^*) gk_strip_carets "$title" && title=$GK_OUT ;;
+			esac
+			eval "GK_M_L$i=\$label GK_M_T$i=\$title GK_M_D$i=\$depth GK_M_R$r=e$i"
 			eval "GK_M_F$i=\"\$type\$GK_TAB\$kernel\$GK_TAB\$append\$GK_TAB\$initrd\""
 			if [ "$kind" = d ]; then
 				eval "GK_M_W$i='disabled in the menu (MENU DISABLE)'"
 				continue
 			fi
-			[ "$append" = - ] && append=
-			[ "$initrd" = - ] && initrd=
-			GK_A_VIA=
-			gk_resolve_fields "$label" "$type" "$kernel" "$append" "$initrd" ""
-			if [ "$GK_A_KIND" = none ]; then eval "GK_M_W$i=\$GK_A_WHY"; else eval "GK_M_W$i="; fi
+			# Why it cannot boot: by its type and file name, without a
+			# lookup unless a selector module has to be followed.
+			GK_OUT= GK_KIND=linux
+			case "$type" in
+			linux | config) ;;
+			kernel | com32)
+				title=${kernel%% *}
+				gk_module_why "${title##*/}"
+				;;
+			*) GK_KIND=other ;;
+			esac
+			case "$GK_KIND" in
+			linux | none) ;;
+			*)
+				[ "$append" = - ] && append=
+				[ "$initrd" = - ] && initrd=
+				GK_A_VIA=
+				gk_resolve_fields "$label" "$type" "$kernel" "$append" "$initrd" ""
+				GK_OUT=
+				[ "$GK_A_KIND" = none ] && GK_OUT=$GK_A_WHY
+				;;
+			esac
+			eval "GK_M_W$i=\$GK_OUT"
 			[ "$label" = "$defword" ] && [ "$def" = 0 ] && def=$i
 			if [ "$depth" = 0 ]; then
 				[ "$first" = 0 ] && first=$i
@@ -74,7 +111,9 @@ gk_menu_model() {
 			[ -n "$r_" ] && eval "GK_M_H$r_=\$GK_OUT"
 			;;
 		esac
-	done <"$GK_RECORDS_FILE"
+	done
+	set +f
+	IFS="$GK_IFS"
 	GK_M_N=$i GK_M_ROWS=$r
 
 	# A menu: UI, or DEFAULT naming a menu module (syslinux runs it).

@@ -22,7 +22,8 @@
 #
 # Work is linear in what is read and bounded (untrusted input): at most
 # GK_MAX_NESTING nested includes, GK_BUDGET_BYTES bytes and GK_BUDGET_LINES
-# lines read in all (an include counts each time it is read), and lines of
+# lines and GK_BUDGET_FILES files read in all (an include counts each time
+# it is read), and lines of
 # at most GK_MAX_LINE bytes (syslinux's own line buffer). An exceeded budget
 # is reported with the file and line; what was read before stays.
 
@@ -30,53 +31,51 @@ GK_MAX_NESTING=16
 GK_MAX_LINE=4096
 GK_BUDGET_BYTES=4194304
 GK_BUDGET_LINES=100000
+GK_BUDGET_FILES=128  # config files read (each one is an awk process)
 
-# gk_keyword WORD: GK_KW = WORD in lower case if it is a keyword syslinux
-# acts on, "" otherwise.
-gk_keyword() {
-	case "$1" in
-	[Mm][Ee][Nn][Uu]) GK_KW=menu ;;
-	[Ll][Aa][Bb][Ee][Ll]) GK_KW=label ;;
-	[Kk][Ee][Rr][Nn][Ee][Ll]) GK_KW=kernel ;;
-	[Ll][Ii][Nn][Uu][Xx]) GK_KW=linux ;;
-	[Aa][Pp][Pp][Ee][Nn][Dd]) GK_KW=append ;;
-	[Ii][Nn][Ii][Tt][Rr][Dd]) GK_KW=initrd ;;
-	[Ii][Nn][Cc][Ll][Uu][Dd][Ee]) GK_KW=include ;;
-	[Dd][Ee][Ff][Aa][Uu][Ll][Tt]) GK_KW=default ;;
-	[Uu][Ii]) GK_KW=ui ;;
-	[Tt][Ee][Xx][Tt]) GK_KW=text ;;
-	[Ee][Nn][Dd][Tt][Ee][Xx][Tt]) GK_KW=endtext ;;
-	[Tt][Ii][Mm][Ee][Oo][Uu][Tt]) GK_KW=timeout ;;
-	[Tt][Oo][Tt][Aa][Ll][Tt][Ii][Mm][Ee][Oo][Uu][Tt]) GK_KW=totaltimeout ;;
-	[Oo][Nn][Tt][Ii][Mm][Ee][Oo][Uu][Tt]) GK_KW=ontimeout ;;
-	[Pp][Rr][Oo][Mm][Pp][Tt]) GK_KW=prompt ;;
-	[Pp][Aa][Tt][Hh]) GK_KW=path ;;
-	[Ii][Pp][Aa][Pp][Pp][Ee][Nn][Dd] | [Ss][Yy][Ss][Aa][Pp][Pp][Ee][Nn][Dd]) GK_KW=sysappend ;;
-	[Ll][Oo][Cc][Aa][Ll][Bb][Oo][Oo][Tt]) GK_KW=localboot ;;
-	[Bb][Oo][Oo][Tt]) GK_KW=boot ;;
-	[Bb][Ss][Ss]) GK_KW=bss ;;
-	[Pp][Xx][Ee]) GK_KW=pxe ;;
-	[Ff][Dd][Ii][Mm][Aa][Gg][Ee]) GK_KW=fdimage ;;
-	[Cc][Oo][Mm][Bb][Oo][Oo][Tt]) GK_KW=comboot ;;
-	[Cc][Oo][Mm]32) GK_KW=com32 ;;
-	[Cc][Oo][Nn][Ff][Ii][Gg]) GK_KW=config ;;
-	# MENU sub-keywords
-	[Tt][Ii][Tt][Ll][Ee]) GK_KW=title ;;
-	[Hh][Ii][Dd][Ee]) GK_KW=hide ;;
-	[Ss][Ee][Pp][Aa][Rr][Aa][Tt][Oo][Rr]) GK_KW=separator ;;
-	[Dd][Ii][Ss][Aa][Bb][Ll][Ee] | [Dd][Ii][Ss][Aa][Bb][Ll][Ee][Dd]) GK_KW=disable ;;
-	[Bb][Ee][Gg][Ii][Nn]) GK_KW=begin ;;
-	[Ee][Nn][Dd]) GK_KW=end ;;
-	[Ee][Xx][Ii][Tt] | [Gg][Oo][Tt][Oo] | [Qq][Uu][Ii][Tt]) GK_KW=exit ;;
-	*) GK_KW= ;;
-	esac
+# The lexer, in awk (one process per file, instead of a read(2) per byte in
+# ash): for each line syslinux acts on, "LINE<TAB>KEYWORD<TAB>REST" with the
+# keyword in lower case ("menu.label" for MENU LABEL), blanks and everything
+# after a CR trimmed; TEXT ... ENDTEXT blocks, comments and directives that
+# change nothing for gen-kexec (colours, F1..F12, SAY, ...) dropped. The first
+# line is "BYTES<TAB>LONG<TAB>LINES": bytes and lines read, and the number of
+# the first line longer than max (reading stops there).
+GK_AWK_LEX='
+BEGIN {
+	split("label kernel linux append initrd include default ui timeout totaltimeout ontimeout prompt path ipappend sysappend localboot boot bss pxe fdimage comboot com32 config", k, " ")
+	for (i in k) kws[k[i]] = 1
+	split("label title default hide disable disabled exit goto quit separator begin end include", k, " ")
+	for (i in k) menukw["menu." k[i]] = 1
 }
+{
+	if (length($0) > max) { long = NR; exit }
+	bytes += length($0)+1
+	line = $0
+	i = index(line, "\r"); if (i) line = substr(line, 1, i - 1)
+	sub(/^[ \t]+/, "", line)
+	if (match(line, /[ \t]/)) { w = substr(line, 1, RSTART - 1); rest = substr(line, RSTART+1) } else { w = line; rest = "" }
+	sub(/^[ \t]+/, "", rest); sub(/[ \t]+$/, "", rest)
+	kw = tolower(w)
+	if (intext) { if (kw == "endtext") intext = 0; next }
+	if (kw == "text") { intext = 1; next }
+	if (kw == "menu") {
+		if (match(rest, /[ \t]/)) { w = substr(rest, 1, RSTART - 1); rest = substr(rest, RSTART+1) } else { w = rest; rest = "" }
+		sub(/^[ \t]+/, "", rest)
+		kw = "menu." tolower(w)
+		if (!(kw in menukw)) next
+	} else if (!(kw in kws)) next
+	out[++n] = NR "\t" kw "\t" rest
+}
+END { print bytes+0 "\t" long+0 "\t" NR+0; for (i = 1; i <= n; i++) print out[i] }
+'
+GK_NL='
+'
 
 # Parser state, global like syslinux's.
 gk_parse_reset() {
 	GK_DEFAULT= GK_UI= GK_PROMPT=0 GK_TIMEOUT=0 GK_TOTALTIMEOUT=0 GK_ONTIMEOUT=
 	GK_GLOBAL_APPEND= GK_TITLE= GK_PATH= GK_SYSAPPEND=0
-	GK_DEPTH=0 GK_NESTING=0 GK_READ_BYTES=0 GK_READ_LINES=0 GK_BUDGET_HIT=
+	GK_DEPTH=0 GK_NESTING=0 GK_READ_BYTES=0 GK_READ_LINES=0 GK_READ_FILES=0 GK_BUDGET_HIT=
 	GK_NLABELS=0
 	gk_label_reset
 }
@@ -86,13 +85,11 @@ gk_label_reset() {
 	GK_L_MLABEL= GK_L_MDEF=0 GK_L_HIDE=0 GK_L_DISABLED=0 GK_L_NAV= GK_L_SEP=
 }
 
-# gk_record_line FIELD...: one record, tab-separated, "-" for empty fields.
+# gk_record_line KIND DEPTH [LABEL TITLE KERNEL TYPE APPEND INITRD MDEF]:
+# one record, tab-separated, "-" for empty fields.
 gk_record_line() {
-	local out="" f
-	for f in "$@"; do
-		out="$out${out:+$GK_TAB}${f:--}"
-	done
-	printf '%s\n' "$out" >&4
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${3:--}" "${4:--}" "${5:--}" \
+		"${6:--}" "${7:--}" "${8:--}" "${9:--}" >&4
 }
 
 # Close the label being read (syslinux's record()).
@@ -100,8 +97,7 @@ gk_label_record() {
 	local append kind=e title
 	[ -n "$GK_L_NAME$GK_L_SEP" ] || return 0
 	if [ -n "$GK_L_HAS_APPEND" ]; then append=$GK_L_APPEND; else append=$GK_GLOBAL_APPEND; fi
-	gk_words "$append"
-	append=$GK_OUT
+	case "$append" in *[" $GK_TAB"][" $GK_TAB"]* | *"$GK_TAB"*) gk_words "$append" && append=$GK_OUT ;; esac
 	[ "$append" = "-" ] && append=
 	title=${GK_L_MLABEL:-$GK_L_NAME}
 	if [ -n "$GK_L_SEP" ]; then
@@ -119,114 +115,100 @@ gk_label_record() {
 	gk_label_reset
 }
 
-# gk_file_budget FILE WHERE: account for FILE (from the partition root)
-# before it is read. Sets GK_LONG_LINE to the number of its first line
-# longer than GK_MAX_LINE (0 if none). Returns 1 when a budget is exhausted.
-gk_file_budget() {
-	local file="$1" where="$2" info bytes
-	info=$(awk -v max="$GK_MAX_LINE" '{ b+=length($0)+1; if (length($0)>max) { long=NR; exit } } END { print b+0, long+0 }' "$GK_ROOT$file" 2>/dev/null) || info="0 0"
-	bytes=${info%% *}
-	GK_LONG_LINE=${info#* }
-	GK_READ_BYTES=$((GK_READ_BYTES + bytes))
-	if [ "$GK_READ_BYTES" -gt "$GK_BUDGET_BYTES" ]; then
-		GK_BUDGET_HIT=1
-		gk_warn "$where: $file: more than $((GK_BUDGET_BYTES / 1048576)) MiB of config read in all (an include loop?); it and the rest are skipped"
-		return 1
-	fi
-	return 0
-}
-
 # gk_parse_file FILE WHERE: parse FILE (a path from the partition root)
 # into the parser state. WHERE names the including line for messages.
 gk_parse_file() {
-	local file="$1" where="$2" kw rest word sub intext=0 n=0
+	local file="$1" where="$2" out head bytes long lines line n kw rest word sub
 	[ -z "$GK_BUDGET_HIT" ] || return 0
 	if [ ! -f "$GK_ROOT$file" ]; then
 		gk_warn "$where: include $file: no such file; skipped (as syslinux does)"
+		return 0
+	fi
+	GK_READ_FILES=$((GK_READ_FILES + 1))
+	if [ "$GK_READ_FILES" -gt "$GK_BUDGET_FILES" ]; then
+		GK_BUDGET_HIT=1
+		gk_warn "$where: include $file: more than $GK_BUDGET_FILES config files read in all (an include loop?); it and the rest are skipped"
 		return 0
 	fi
 	if [ "$GK_NESTING" -ge "$GK_MAX_NESTING" ]; then
 		gk_warn "$where: include $file: includes nested more than $GK_MAX_NESTING deep (an include loop?); skipped"
 		return 0
 	fi
-	gk_file_budget "$file" "$where" || return 0
-	local long=$GK_LONG_LINE
+	out=$(awk -v max="$GK_MAX_LINE" "$GK_AWK_LEX" "$GK_ROOT$file" 2>/dev/null)
+	head=${out%%"$GK_NL"*}
+	case "$out" in *"$GK_NL"*) out=${out#*"$GK_NL"} ;; *) out= ;; esac
+	bytes=${head%%"$GK_TAB"*} lines=${head##*"$GK_TAB"}
+	long=${head#*"$GK_TAB"}
+	long=${long%"$GK_TAB"*}
+	GK_READ_BYTES=$((GK_READ_BYTES + ${bytes:-0})) GK_READ_LINES=$((GK_READ_LINES + ${lines:-0}))
+	if [ "$GK_READ_BYTES" -gt "$GK_BUDGET_BYTES" ] || [ "$GK_READ_LINES" -gt "$GK_BUDGET_LINES" ]; then
+		GK_BUDGET_HIT=1
+		gk_warn "$where: $file: more than $((GK_BUDGET_BYTES / 1048576)) MiB or $GK_BUDGET_LINES lines of config read in all (an include loop?); it and the rest are skipped"
+		return 0
+	fi
+	[ "${long:-0}" != 0 ] &&
+		gk_warn "$file:$long: line longer than $GK_MAX_LINE bytes (not a syslinux config?); the rest of $file is skipped"
 	GK_NESTING=$((GK_NESTING + 1))
-	while [ $((n + 1)) != "$long" ] && IFS=" $GK_TAB$GK_CR" read -r kw rest || [ -n "$kw" ]; do
-		n=$((n + 1))
-		GK_READ_LINES=$((GK_READ_LINES + 1))
-		if [ "$GK_READ_LINES" -gt "$GK_BUDGET_LINES" ]; then
-			GK_BUDGET_HIT=1
-			gk_warn "$file:$n: more than $GK_BUDGET_LINES config lines read in all (an include loop?); the rest is skipped"
-			break
-		fi
+	local IFS="$GK_NL"
+	set -f
+	for line in $out; do
+		set +f
 		[ -n "$GK_BUDGET_HIT" ] && break
-		gk_keyword "$kw"
-		if [ "$intext" = 1 ]; then
-			[ "$GK_KW" = endtext ] && intext=0
-			continue
-		fi
-		case "$GK_KW" in
-		'') ;;
-		menu)
+		n=${line%%"$GK_TAB"*}
+		line=${line#*"$GK_TAB"}
+		kw=${line%%"$GK_TAB"*}
+		rest=${line#*"$GK_TAB"}
+		case "$kw" in
+		menu.label)
+			if [ -n "$GK_L_NAME" ]; then
+				GK_L_MLABEL=$rest
+			elif [ "$GK_DEPTH" -gt 0 ]; then
+				gk_record_line t "$GK_DEPTH" - "$rest"
+			fi
+			;;
+		menu.title)
+			if [ "$GK_DEPTH" -gt 0 ]; then gk_record_line t "$GK_DEPTH" - "$rest"; else GK_TITLE=$rest; fi
+			;;
+		menu.default) [ -n "$GK_L_NAME" ] && GK_L_MDEF=1 ;;
+		menu.hide) GK_L_HIDE=1 ;;
+		menu.disable | menu.disabled) GK_L_DISABLED=1 ;;
+		menu.exit | menu.goto | menu.quit) [ -n "$GK_L_NAME" ] && GK_L_NAV=1 ;;
+		menu.separator)
+			gk_label_record
+			GK_L_SEP=1
+			gk_label_record
+			;;
+		menu.begin)
+			gk_label_record
+			GK_DEPTH=$((GK_DEPTH + 1))
+			gk_record_line m "$GK_DEPTH" - "$rest"
+			;;
+		menu.end)
+			gk_label_record
+			if [ "$GK_DEPTH" -gt 0 ]; then
+				gk_record_line M "$GK_DEPTH"
+				GK_DEPTH=$((GK_DEPTH - 1))
+			fi
+			;;
+		menu.include)
+			# MENU INCLUDE FILE [TAG]: with a tag the file is a submenu.
 			word=${rest%%[ $GK_TAB]*}
 			gk_trim "${rest#"$word"}"
 			sub=$GK_OUT
-			gk_keyword "$word"
-			case "$GK_KW" in
-			label)
-				if [ -n "$GK_L_NAME" ]; then
-					GK_L_MLABEL=$sub
-				elif [ "$GK_DEPTH" -gt 0 ]; then
-					gk_record_line t "$GK_DEPTH" - "$sub"
-				fi
-				;;
-			title)
-				if [ "$GK_DEPTH" -gt 0 ]; then gk_record_line t "$GK_DEPTH" - "$sub"; else GK_TITLE=$sub; fi
-				;;
-			default) [ -n "$GK_L_NAME" ] && GK_L_MDEF=1 ;;
-			hide) GK_L_HIDE=1 ;;
-			disable) GK_L_DISABLED=1 ;;
-			exit) [ -n "$GK_L_NAME" ] && GK_L_NAV=1 ;;
-			separator)
-				gk_label_record
-				GK_L_SEP=1
-				gk_label_record
-				;;
-			begin)
+			gk_path "$GK_CFGDIR" "$word"
+			word=$GK_OUT
+			if [ -n "$sub" ] && [ -f "$GK_ROOT$word" ]; then
 				gk_label_record
 				GK_DEPTH=$((GK_DEPTH + 1))
 				gk_record_line m "$GK_DEPTH" - "$sub"
-				;;
-			end)
+				gk_parse_file "$word" "$file:$n"
 				gk_label_record
-				if [ "$GK_DEPTH" -gt 0 ]; then
-					gk_record_line M "$GK_DEPTH"
-					GK_DEPTH=$((GK_DEPTH - 1))
-				fi
-				;;
-			include)
-				# MENU INCLUDE FILE [TAG]: with a tag the file is a submenu.
-				word=${sub%%[ $GK_TAB]*}
-				gk_trim "${sub#"$word"}"
-				sub=$GK_OUT
-				gk_path "$GK_CFGDIR" "$word"
-				word=$GK_OUT
-				if [ -n "$sub" ] && [ -f "$GK_ROOT$word" ]; then
-					gk_label_record
-					GK_DEPTH=$((GK_DEPTH + 1))
-					gk_record_line m "$GK_DEPTH" - "$sub"
-					gk_parse_file "$word" "$file:$n"
-					gk_label_record
-					gk_record_line M "$GK_DEPTH"
-					GK_DEPTH=$((GK_DEPTH - 1))
-				else
-					gk_parse_file "$word" "$file:$n"
-				fi
-				;;
-			esac
+				gk_record_line M "$GK_DEPTH"
+				GK_DEPTH=$((GK_DEPTH - 1))
+			else
+				gk_parse_file "$word" "$file:$n"
+			fi
 			;;
-		text) intext=1 ;;
 		include)
 			word=${rest%%[ $GK_TAB]*}
 			gk_path "$GK_CFGDIR" "$word"
@@ -234,13 +216,12 @@ gk_parse_file() {
 			;;
 		label)
 			gk_label_record
-			GK_L_NAME=$rest GK_L_KERNEL=$rest GK_L_TYPE=kernel
-			GK_L_NAME=${GK_L_NAME:-" "}
+			GK_L_NAME=${rest:-" "} GK_L_KERNEL=$rest GK_L_TYPE=kernel
 			;;
 		kernel | linux | localboot | boot | bss | pxe | fdimage | comboot | com32 | config)
 			if [ -n "$GK_L_NAME" ]; then
-				gk_words "$rest"
-				GK_L_KERNEL=$GK_OUT GK_L_TYPE=$GK_KW
+				case "$rest" in *[" $GK_TAB"][" $GK_TAB"]* | *"$GK_TAB"*) gk_words "$rest" && rest=$GK_OUT ;; esac
+				GK_L_KERNEL=$rest GK_L_TYPE=$kw
 			fi
 			;;
 		append)
@@ -273,12 +254,10 @@ gk_parse_file() {
 			;;
 		prompt) gk_number "$rest" && GK_PROMPT=$GK_OUT ;;
 		path) GK_PATH=$rest ;;
-		sysappend) [ -z "$GK_L_NAME" ] && gk_number "$rest" && GK_SYSAPPEND=$GK_OUT ;;
+		ipappend | sysappend) [ -z "$GK_L_NAME" ] && gk_number "$rest" && GK_SYSAPPEND=$GK_OUT ;;
 		esac
-	done <"$GK_ROOT$file"
-	if [ $((n + 1)) = "$long" ] && [ -z "$GK_BUDGET_HIT" ]; then
-		gk_warn "$file:$long: line longer than $GK_MAX_LINE bytes (not a syslinux config?); the rest of $file is skipped"
-	fi
+	done
+	set +f
 	GK_NESTING=$((GK_NESTING - 1))
 	return 0
 }
@@ -302,7 +281,25 @@ gk_parse_config() {
 		GK_DEPTH=$((GK_DEPTH - 1))
 	done
 	exec 4>&-
+	# In memory from here on: ash's `read` takes one system call per byte.
+	GK_RECORDS=$(cat "$GK_RECORDS_FILE")
 	return 0
+}
+
+# gk_each_record FUNCTION: FUNCTION KIND DEPTH LABEL TITLE KERNEL TYPE APPEND
+# INITRD MDEF for every record, in order, until it returns 1.
+gk_each_record() {
+	local line IFS="$GK_NL"
+	set -f
+	for line in $GK_RECORDS; do
+		IFS="$GK_TAB"
+		set -f
+		# shellcheck disable=SC2086 # fields, never empty ("-")
+		set -- $line
+		IFS="$GK_NL"
+		"$GK_EACH" "$@" || break
+	done
+	set +f
 }
 
 # gk_find_config: the syslinux config on the partition mounted on GK_ROOT, in

@@ -119,7 +119,8 @@ mod tests {
         ] {
             let e = parse_setting(bad).unwrap_err().to_string();
             assert!(
-                e.contains("takes") || e.contains("keys: append, label, load_below, menu_timeout, timeout"),
+                e.contains("takes")
+                    || e.contains("keys: append, label, load_below, menu_timeout, timeout"),
                 "{bad}: {e}"
             );
         }
