@@ -106,7 +106,7 @@ gk_plan() {
 			;;
 		*)
 			gk_model_bootable ||
-				gk_fail "$GK_CFG has no label that boots a Linux kernel; labels: $(gk_labels)" || return 1
+				gk_fail "$GK_CFG has no label that boots a Linux kernel; labels: $(gk_labels). Its default ($GK_REASON) is '$GK_A_LABEL': $GK_A_WHY" || return 1
 			gk_fail "label '$GK_A_LABEL' in $GK_CFG ($GK_REASON) is not a Linux kernel: $GK_A_WHY; set label= in $GK_CONF to one of: $(gk_labels)"
 			return 1
 			;;
