@@ -13,17 +13,25 @@ use std::process::Command;
 use sourceme_harness::{busybox, run, script};
 
 #[test]
-fn script_is_valid_busybox_ash() {
-    let out = Command::new(busybox())
-        .args(["sh", "-n"])
-        .arg(script())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "busybox sh -n: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn script_and_library_are_valid_busybox_ash() {
+    let mut files = vec![script()];
+    for e in std::fs::read_dir(sourceme_harness::library()).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    assert!(files.len() > 5, "{files:?}");
+    for file in files {
+        let out = Command::new(busybox())
+            .args(["sh", "-n"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "busybox sh -n {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
