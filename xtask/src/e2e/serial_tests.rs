@@ -259,7 +259,17 @@ fn read(rel: &str) -> String {
 #[test]
 fn bootloader_scripts_print_what_the_verdicts_read() {
     let init = read("initramfs-skel/init");
-    let sourceme = read("scripts/kexec.sourceme");
+    // The runtime library kexec.sourceme calls, all of it.
+    let mut sourceme = read("scripts/kexec.sourceme");
+    let lib = workspace().join("initramfs-skel/lib/gen-kexec");
+    let mut parts: Vec<_> = std::fs::read_dir(&lib)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    for p in parts {
+        sourceme.push_str(&std::fs::read_to_string(p).unwrap());
+    }
     let say = |prefix: &str| format!("\"{}", prefix.strip_prefix("gen-kexec: ").unwrap());
     for (what, text) in [
         (INIT_STARTED, &init),
@@ -356,7 +366,9 @@ fn bootloader_lines_go_to_kmsg_at_visible_levels_or_fall_back_to_echo() {
         ". {sourceme}; gk_say 'exec: booting label gentoo'; gk_warn 'odd'; gk_fail 'kernel /k is not on /dev/sda1' || true"
     );
     std::fs::remove_file(kmsg).unwrap();
-    let env = [("GK_NO_MAIN", "1"), ("GK_KMSG", kmsg)];
+    let lib = workspace().join("initramfs-skel/lib/gen-kexec");
+    let lib = lib.as_str();
+    let env = [("GK_NO_MAIN", "1"), ("GK_LIB", lib), ("GK_KMSG", kmsg)];
     assert_eq!(ash(&script, &env), (String::new(), String::new()));
     assert_eq!(
         std::fs::read_to_string(kmsg).unwrap(),
@@ -365,8 +377,8 @@ fn bootloader_lines_go_to_kmsg_at_visible_levels_or_fall_back_to_echo() {
     );
     // The host tests' way: no GK_KMSG, stdout and stderr.
     for env in [
-        vec![("GK_NO_MAIN", "1")],
-        vec![("GK_NO_MAIN", "1"), ("GK_KMSG", missing)],
+        vec![("GK_NO_MAIN", "1"), ("GK_LIB", lib)],
+        vec![("GK_NO_MAIN", "1"), ("GK_LIB", lib), ("GK_KMSG", missing)],
     ] {
         assert_eq!(
             ash(&script, &env),

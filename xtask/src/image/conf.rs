@@ -113,7 +113,7 @@ mod tests {
             "load_below=0",
             "load_below=12345678",
             "timeout=soon",
-            "label=a b",
+            "label= ",
             "lable=x",
             "timeout",
         ] {
