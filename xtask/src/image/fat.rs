@@ -2,6 +2,8 @@
 //! a byte range of the output file. Volume id and every timestamp come from
 //! SOURCE_DATE_EPOCH, so the same inputs give the same bytes.
 
+use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -23,6 +25,12 @@ pub struct Slice<'a> {
     start: u64,
     len: u64,
     pos: u64,
+    /// Bytes still allowed to be read: fatfs follows whatever cluster
+    /// chains the image has, so a loop in one must end somewhere.
+    budget: u64,
+    /// Set to where the next read starts when it holds `None`: how
+    /// `summarize` learns where a directory's first cluster is.
+    probe: Option<&'a Cell<Option<u64>>>,
 }
 
 impl<'a> Slice<'a> {
@@ -32,14 +40,46 @@ impl<'a> Slice<'a> {
             start,
             len,
             pos: 0,
+            budget: u64::MAX,
+            probe: None,
         }
     }
+
+    /// A slice for reading untrusted filesystems: at most
+    /// `read_budget(len)` bytes are read through it.
+    fn untrusted(
+        file: &'a File,
+        start: u64,
+        len: u64,
+        probe: Option<&'a Cell<Option<u64>>>,
+    ) -> Self {
+        Slice {
+            budget: read_budget(len),
+            probe,
+            ..Slice::new(file, start, len)
+        }
+    }
+}
+
+/// Every byte of a filesystem read a few times over, plus room for the
+/// files `inspect` and `adapt-image` read back.
+fn read_budget(len: u64) -> u64 {
+    len.saturating_mul(4).clamp(8 << 20, 1 << 30)
 }
 
 impl Read for Slice<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (buf.len() as u64).min(self.len.saturating_sub(self.pos)) as usize;
+        if n as u64 > self.budget {
+            return Err(io::Error::other(
+                "read more than its whole size several times over: a loop in its cluster chains?",
+            ));
+        }
+        if let Some(p) = self.probe.filter(|p| p.get().is_none()) {
+            p.set(Some(self.pos));
+        }
         let n = self.file.read_at(&mut buf[..n], self.start + self.pos)?;
+        self.budget -= n as u64;
         self.pos += n as u64;
         Ok(n)
     }
@@ -67,6 +107,7 @@ impl Seek for Slice<'_> {
             SeekFrom::End(d) => self.len as i128 + d as i128,
             SeekFrom::Current(d) => self.pos as i128 + d as i128,
         };
+
         if pos < 0 || pos > self.len as i128 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -213,25 +254,72 @@ pub struct Summary {
     pub files: Vec<(String, u64)>,
 }
 
+/// Directory walks stop here: no real ESP or boot partition comes close.
+const MAX_DEPTH: usize = 32;
+const MAX_ENTRIES: usize = 100_000;
+/// `read_file` reads at most this much (boot configs, the bootloader).
+pub const MAX_READ: u64 = 256 << 20;
+
 /// Mount the FAT filesystem at `[start, start + len)` read-only-ish (no
-/// writes are made) and list every file with its size.
+/// writes are made) and list every file with its size. The walk keeps the
+/// directories it listed (by the offset of their first cluster), so a
+/// directory entry pointing back at an ancestor is an error, and so are
+/// more than `MAX_DEPTH` levels or `MAX_ENTRIES` entries.
 pub fn summarize(file: &File, start: u64, len: u64) -> Result<Summary> {
+    let probe = Cell::new(None);
     let fs = FileSystem::new(
-        Slice::new(file, start, len),
+        Slice::untrusted(file, start, len, Some(&probe)),
         FsOptions::new().update_accessed_date(false),
-    )?;
+    )
+    .with_context(|| format!("FAT filesystem at byte {start}: cannot read its boot sector"))?;
     let mut files = Vec::new();
-    let mut stack = vec![(String::new(), fs.root_dir())];
-    while let Some((prefix, dir)) = stack.pop() {
-        for e in dir.iter() {
-            let e = e?;
+    let mut visited = BTreeSet::new();
+    let mut entries = 0usize;
+    let mut stack = vec![(String::new(), 0usize, fs.root_dir())];
+    while let Some((prefix, depth, dir)) = stack.pop() {
+        let at =
+            |what: &str| format!("FAT filesystem at byte {start}: directory /{prefix}: {what}");
+        if depth > MAX_DEPTH {
+            bail!(
+                "{}",
+                at(&format!(
+                    "nested deeper than {MAX_DEPTH} levels: a directory loop?"
+                ))
+            );
+        }
+        probe.set(None);
+        let mut iter = dir.iter().peekable();
+        let first = iter.peek().map(|e| e.as_ref().map_err(|e| e.to_string()));
+        if let Some(Err(e)) = first {
+            bail!("{}", at(&format!("cannot read it: {e}")));
+        }
+        if let Some(offset) = probe.get() {
+            if !visited.insert(offset) {
+                bail!(
+                    "{}",
+                    at(&format!(
+                        "its entry points back at a directory already listed (cluster data at \
+                         byte {offset} of the filesystem): a directory loop"
+                    ))
+                );
+            }
+        }
+        for e in iter {
+            let e = e.with_context(|| at("cannot read an entry"))?;
+            entries += 1;
+            if entries > MAX_ENTRIES {
+                bail!(
+                    "{}",
+                    at(&format!("more than {MAX_ENTRIES} entries in all: a loop?"))
+                );
+            }
             let name = e.file_name();
             if name == "." || name == ".." {
                 continue;
             }
             let full = format!("{prefix}{name}");
             if e.is_dir() {
-                stack.push((format!("{full}/"), e.to_dir()));
+                stack.push((format!("{full}/"), depth + 1, e.to_dir()));
             } else {
                 files.push((full, e.len()));
             }
@@ -247,15 +335,20 @@ pub fn summarize(file: &File, start: u64, len: u64) -> Result<Summary> {
     })
 }
 
-/// Read one file (path relative to the root) from a FAT filesystem.
+/// Read one file (path relative to the root) from a FAT filesystem, at
+/// most `MAX_READ` bytes of it.
 pub fn read_file(file: &File, start: u64, len: u64, name: &str) -> Result<Vec<u8>> {
+    read_file_max(file, start, len, name, MAX_READ)
+}
+
+pub fn read_file_max(file: &File, start: u64, len: u64, name: &str, limit: u64) -> Result<Vec<u8>> {
     let fs = FileSystem::new(
-        Slice::new(file, start, len),
+        Slice::untrusted(file, start, len, None),
         FsOptions::new().update_accessed_date(false),
     )?;
-    let mut f = fs.root_dir().open_file(name)?;
+    let f = fs.root_dir().open_file(name)?;
     let mut out = Vec::new();
-    f.read_to_end(&mut out)?;
+    f.take(limit).read_to_end(&mut out)?;
     Ok(out)
 }
 
