@@ -10,13 +10,13 @@
 pub mod adapt;
 mod conf;
 mod copy;
-mod eltorito;
-mod fat;
+pub(crate) mod eltorito;
+pub(crate) mod fat;
 mod fatfix;
-mod gpt;
+pub(crate) mod gpt;
 pub mod inspect;
 mod iso9660;
-mod mbr;
+pub(crate) mod mbr;
 mod refuse;
 mod table;
 mod tarball;
