@@ -58,6 +58,14 @@ fn with_fat(bytes: Vec<u8>, start: u64, len: u64, t: FatType) -> Result<Vec<u8>>
     Ok(out)
 }
 
+/// Relabel a FAT12/16 filesystem made by `with_fat` (boot sector label),
+/// so that adapt-image's checks go past "already adapted".
+fn legacy(mut img: Vec<u8>, start: u64) -> Vec<u8> {
+    let at = start as usize + 43;
+    img[at..at + 11].copy_from_slice(b"LEGACY     ");
+    img
+}
+
 pub fn fat_volumes(_: &Utf8Path) -> Result<Vec<Vec<u8>>> {
     Ok(vec![
         with_fat(vec![0; 256 << 10], 0, 256 << 10, FatType::Fat12)?,
@@ -89,7 +97,10 @@ pub fn mbr_images(_: &Utf8Path) -> Result<Vec<Vec<u8>>> {
     // A stick-like image: one FAT partition at sector 64.
     let mut img = mbr_sector(&[(0, entry(0x0c, 64, 512))]);
     img.resize(640 * SECTOR, 0);
-    let stick = with_fat(img, 64 * 512, 512 * 512, FatType::Fat12)?;
+    let stick = legacy(
+        with_fat(img, 64 * 512, 512 * 512, FatType::Fat12)?,
+        64 * 512,
+    );
     // An adapted-looking image: a Linux partition and the gen-kexec ESP.
     let mut img = mbr_sector(&[(0, entry(0x83, 8, 56)), (1, entry(0xEF, 64, 512))]);
     img.resize(640 * SECTOR, 0);
@@ -178,7 +189,10 @@ pub fn gpt_images(_: &Utf8Path) -> Result<Vec<Vec<u8>>> {
         0xE4,
     ];
     let esp = gpt_image(704, 128, &[(64, 575, gpt::TYPE_ESP)]);
-    let esp = with_fat(esp, 64 * 512, 512 * 512, FatType::Fat12)?;
+    let esp = legacy(
+        with_fat(esp, 64 * 512, 512 * 512, FatType::Fat12)?,
+        64 * 512,
+    );
     let small = gpt_image(96, 4, &[(8, 39, linux), (40, 87, gpt::TYPE_ESP)]);
     Ok(vec![esp, small])
 }

@@ -145,3 +145,16 @@ fn every_seed_and_regression_input_runs_clean() {
         }
     }
 }
+
+#[test]
+fn iso_seeds_reach_el_torito_and_the_embedded_config() {
+    let scratch = tempfile::tempdir().unwrap();
+    let scratch = camino::Utf8Path::from_path(scratch.path()).unwrap();
+    for iso in super::seeds::isos(scratch).unwrap() {
+        let o = outcome("iso9660", &iso);
+        assert!(
+            o.contains("El Torito: boot catalog") && o.contains("config 67 bytes from"),
+            "{o}"
+        );
+    }
+}
