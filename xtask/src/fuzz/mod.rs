@@ -4,7 +4,7 @@
 //! and an address-space limit; the parent prints, per target, executions
 //! per second, peak RSS (at most [`MAX_RSS_MIB`]), panics and hangs, and
 //! fails if there was any. Failing inputs are saved under
-//! `target/fuzz/TARGET/`; put them (a few KB) in
+//! `target/fuzz/TARGET/`; put them (a few KB; `gzip -9` disk images) in
 //! `xtask/fuzz/regressions/TARGET/` and `cargo test` replays them.
 //! `--target ash-syslinux` is the boot-time parser's harness ([`ash`]).
 
@@ -63,7 +63,14 @@ pub fn regressions(target: &str) -> Result<Vec<(Utf8PathBuf, Vec<u8>)>> {
     if let Ok(rd) = dir.read_dir_utf8() {
         for e in rd {
             let p = e?.path().to_owned();
-            let bytes = std::fs::read(&p).with_context(|| format!("cannot read {p}"))?;
+            let mut bytes = std::fs::read(&p).with_context(|| format!("cannot read {p}"))?;
+            if p.extension() == Some("gz") {
+                // Mostly-empty disk images are kept gzipped (a few KB).
+                let mut raw = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut raw)
+                    .with_context(|| format!("cannot gunzip {p}"))?;
+                bytes = raw;
+            }
             out.push((p, bytes));
         }
     }

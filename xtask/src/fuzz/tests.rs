@@ -158,3 +158,37 @@ fn iso_seeds_reach_el_torito_and_the_embedded_config() {
         );
     }
 }
+
+#[test]
+fn ash_harness_times_the_runtime_parser() {
+    use super::ash;
+    let repo = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = camino::Utf8Path::from_path(tmp.path()).unwrap().join("t");
+    std::fs::create_dir_all(tree.join("isolinux")).unwrap();
+    std::fs::write(tree.join("isolinux/isolinux.cfg"), ash::labels(50)).unwrap();
+    let took = ash::time_parse(repo, &tree, "/isolinux/isolinux.cfg").unwrap();
+    assert!(
+        took.is_some_and(|d| d < ash::TREE_LIMIT),
+        "50 labels: {took:?}"
+    );
+    let mut rng = fastrand::Rng::with_seed(7);
+    ash::random_tree(&mut rng, &tree).unwrap();
+    assert!(tree.join("isolinux/isolinux.cfg").is_file());
+}
+
+#[test]
+fn fatfs_cluster_panics_found_by_the_fuzzer_are_clean_errors() {
+    // fatfs 0.3 subtracts 2 from on-disk cluster numbers unchecked.
+    for t in ["mbr", "gpt"] {
+        for (p, data) in super::regressions(t).unwrap() {
+            let o = outcome(t, &data);
+            assert!(
+                o.contains("damaged: a cluster number out of range"),
+                "{p}: {o}"
+            );
+        }
+    }
+}

@@ -3,7 +3,6 @@
 //! SOURCE_DATE_EPOCH, so the same inputs give the same bytes.
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -14,6 +13,7 @@ use fatfs::{
     Date, DateTime, FatType, FileSystem, FormatVolumeOptions, FsOptions, Time, TimeProvider,
 };
 
+pub use super::fatread::{read_file, read_file_max, summarize};
 use crate::utc::Utc;
 
 /// The label `/init` looks for (`findfs LABEL=gen-kexec`).
@@ -47,7 +47,7 @@ impl<'a> Slice<'a> {
 
     /// A slice for reading untrusted filesystems: at most
     /// `read_budget(len)` bytes are read through it.
-    fn untrusted(
+    pub(super) fn untrusted(
         file: &'a File,
         start: u64,
         len: u64,
@@ -242,114 +242,6 @@ fn no_room(e: io::Error, path: &Utf8Path, len: u64, total: u64) -> anyhow::Error
     } else {
         anyhow::Error::new(e)
     }
-}
-
-/// What a FAT filesystem holds, as read back by fatfs.
-#[derive(Debug)]
-pub struct Summary {
-    pub fat_type: FatType,
-    pub label: String,
-    pub root_label: Option<String>,
-    pub volume_id: u32,
-    pub files: Vec<(String, u64)>,
-}
-
-/// Directory walks stop here: no real ESP or boot partition comes close.
-const MAX_DEPTH: usize = 32;
-const MAX_ENTRIES: usize = 100_000;
-/// `read_file` reads at most this much (boot configs, the bootloader).
-pub const MAX_READ: u64 = 256 << 20;
-
-/// Mount the FAT filesystem at `[start, start + len)` read-only-ish (no
-/// writes are made) and list every file with its size. The walk keeps the
-/// directories it listed (by the offset of their first cluster), so a
-/// directory entry pointing back at an ancestor is an error, and so are
-/// more than `MAX_DEPTH` levels or `MAX_ENTRIES` entries.
-pub fn summarize(file: &File, start: u64, len: u64) -> Result<Summary> {
-    let probe = Cell::new(None);
-    let fs = FileSystem::new(
-        Slice::untrusted(file, start, len, Some(&probe)),
-        FsOptions::new().update_accessed_date(false),
-    )
-    .with_context(|| format!("FAT filesystem at byte {start}: cannot read its boot sector"))?;
-    let mut files = Vec::new();
-    let mut visited = BTreeSet::new();
-    let mut entries = 0usize;
-    let mut stack = vec![(String::new(), 0usize, fs.root_dir())];
-    while let Some((prefix, depth, dir)) = stack.pop() {
-        let at =
-            |what: &str| format!("FAT filesystem at byte {start}: directory /{prefix}: {what}");
-        if depth > MAX_DEPTH {
-            bail!(
-                "{}",
-                at(&format!(
-                    "nested deeper than {MAX_DEPTH} levels: a directory loop?"
-                ))
-            );
-        }
-        probe.set(None);
-        let mut iter = dir.iter().peekable();
-        let first = iter.peek().map(|e| e.as_ref().map_err(|e| e.to_string()));
-        if let Some(Err(e)) = first {
-            bail!("{}", at(&format!("cannot read it: {e}")));
-        }
-        if let Some(offset) = probe.get() {
-            if !visited.insert(offset) {
-                bail!(
-                    "{}",
-                    at(&format!(
-                        "its entry points back at a directory already listed (cluster data at \
-                         byte {offset} of the filesystem): a directory loop"
-                    ))
-                );
-            }
-        }
-        for e in iter {
-            let e = e.with_context(|| at("cannot read an entry"))?;
-            entries += 1;
-            if entries > MAX_ENTRIES {
-                bail!(
-                    "{}",
-                    at(&format!("more than {MAX_ENTRIES} entries in all: a loop?"))
-                );
-            }
-            let name = e.file_name();
-            if name == "." || name == ".." {
-                continue;
-            }
-            let full = format!("{prefix}{name}");
-            if e.is_dir() {
-                stack.push((format!("{full}/"), depth + 1, e.to_dir()));
-            } else {
-                files.push((full, e.len()));
-            }
-        }
-    }
-    files.sort();
-    Ok(Summary {
-        fat_type: fs.fat_type(),
-        label: fs.volume_label(),
-        root_label: fs.read_volume_label_from_root_dir()?,
-        volume_id: fs.volume_id(),
-        files,
-    })
-}
-
-/// Read one file (path relative to the root) from a FAT filesystem, at
-/// most `MAX_READ` bytes of it.
-pub fn read_file(file: &File, start: u64, len: u64, name: &str) -> Result<Vec<u8>> {
-    read_file_max(file, start, len, name, MAX_READ)
-}
-
-pub fn read_file_max(file: &File, start: u64, len: u64, name: &str, limit: u64) -> Result<Vec<u8>> {
-    let fs = FileSystem::new(
-        Slice::untrusted(file, start, len, None),
-        FsOptions::new().update_accessed_date(false),
-    )?;
-    let f = fs.root_dir().open_file(name)?;
-    let mut out = Vec::new();
-    f.take(limit).read_to_end(&mut out)?;
-    Ok(out)
 }
 
 /// Whether the bytes at `start` look like a FAT boot sector.

@@ -13,6 +13,7 @@ mod copy;
 pub(crate) mod eltorito;
 pub(crate) mod fat;
 mod fatfix;
+mod fatread;
 pub(crate) mod gpt;
 pub mod inspect;
 mod iso9660;
@@ -45,6 +46,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("eltorito.rs", include_str!("eltorito.rs")),
     ("fat.rs", include_str!("fat.rs")),
     ("fatfix.rs", include_str!("fatfix.rs")),
+    ("fatread.rs", include_str!("fatread.rs")),
     ("gpt.rs", include_str!("gpt.rs")),
     ("inspect.rs", include_str!("inspect.rs")),
     ("iso9660.rs", include_str!("iso9660.rs")),
