@@ -10,25 +10,27 @@
 //! The kernel appends the uncompressed size (4 bytes) after the stream;
 //! every decoder here stops at the end of its stream and ignores it.
 
+use std::cell::Cell;
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, bail, Context, Result};
 
 /// Refuse to inflate more than this (a distribution vmlinux is ~60 MB).
 pub const MAX_OUTPUT: u64 = 1 << 30;
-/// The limit in force: [`MAX_OUTPUT`], lowered by `cargo xtask fuzz` so a
-/// run stays within its memory budget.
-static LIMIT: AtomicU64 = AtomicU64::new(MAX_OUTPUT);
+thread_local! {
+    /// The limit in force on this thread: [`MAX_OUTPUT`], lowered by
+    /// `cargo xtask fuzz` so a run stays within its memory budget.
+    static LIMIT: Cell<u64> = const { Cell::new(MAX_OUTPUT) };
+}
 
-/// Lower (or restore) the output limit, which is also liblzma's memory
-/// limit and the largest zstd window accepted.
+/// Lower (or restore) this thread's output limit, which is also
+/// liblzma's memory limit and the largest zstd window accepted.
 pub fn set_limit(bytes: u64) {
-    LIMIT.store(bytes.min(MAX_OUTPUT), Ordering::Relaxed);
+    LIMIT.with(|l| l.set(bytes.min(MAX_OUTPUT)));
 }
 
 fn limit() -> u64 {
-    LIMIT.load(Ordering::Relaxed)
+    LIMIT.with(Cell::get)
 }
 
 /// The lz4 legacy frame: magic, then blocks of `u32 LE compressed size` +
