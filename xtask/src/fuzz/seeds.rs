@@ -164,7 +164,7 @@ pub fn gpt_image(sectors: u64, count: u32, parts: &[(u64, u64, [u8; 16])]) -> Ve
 }
 
 /// Recompute the primary header's CRCs (entry array first) after a mutation.
-pub fn fix_gpt_crcs(img: &mut Vec<u8>) {
+pub fn fix_gpt_crcs(img: &mut [u8]) {
     let h = SECTOR;
     if img.len() < 2 * SECTOR || &img[h..h + 8] != b"EFI PART" {
         return;
@@ -205,7 +205,7 @@ fn validation_entry() -> Vec<u8> {
     cat
 }
 
-pub fn fix_catalog_checksum(cat: &mut Vec<u8>) {
+pub fn fix_catalog_checksum(cat: &mut [u8]) {
     if cat.len() < 32 {
         return;
     }

@@ -25,7 +25,7 @@ pub struct Target {
     pub seeds: fn(scratch: &Utf8Path) -> Result<Vec<Vec<u8>>>,
     pub run: fn(&mut Ctx, &[u8]) -> Result<String>,
     /// Repairs checksums after a mutation, so it gets past them.
-    pub fixup: Option<fn(&mut Vec<u8>)>,
+    pub fixup: Option<fn(&mut [u8])>,
     /// Whether mutations may change the length (text, streams).
     pub resizable: bool,
     /// Text-like input: mutations also insert these tokens.

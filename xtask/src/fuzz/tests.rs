@@ -182,7 +182,7 @@ fn ash_harness_times_the_runtime_parser() {
 #[test]
 fn fatfs_cluster_panics_found_by_the_fuzzer_are_clean_errors() {
     // fatfs 0.3 subtracts 2 from on-disk cluster numbers unchecked.
-    for t in ["mbr", "gpt"] {
+    for t in ["mbr", "gpt", "fat"] {
         for (p, data) in super::regressions(t).unwrap() {
             let o = outcome(t, &data);
             assert!(
