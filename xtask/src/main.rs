@@ -9,6 +9,7 @@ mod e2e;
 mod extract;
 mod fetch;
 mod fsutil;
+mod fuzz;
 mod hostdeps;
 mod ikconfig;
 mod image;
@@ -82,6 +83,9 @@ enum Command {
     /// Measure the figures the project sets targets for (no-op runs,
     /// adapt-image on a 1 GiB image, sizes; --cold adds a cold build).
     Bench(bench::Args),
+    /// Fuzz every reader of untrusted bytes (images, kernels, boot configs)
+    /// and the boot-time syslinux parser; print exec/s, peak RSS, panics, hangs.
+    Fuzz(fuzz::Args),
     /// Lint .github/workflows/ with actionlint and GitHub's workflow schema (whichever is installed).
     LintCi,
 }
@@ -107,6 +111,7 @@ fn main() -> Result<()> {
         Command::Bump(args) => bump::run(&ws, &args),
         Command::Release(args) => release::run(&ws, &args),
         Command::Bench(args) => bench::run(&ws, &args),
+        Command::Fuzz(args) => fuzz::run(&ws, &args),
         Command::LintCi => cilint::run(&ws),
     }
 }

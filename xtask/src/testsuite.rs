@@ -3,7 +3,8 @@
 //! In order: the host packages (installed when root, else the exact
 //! `apt-get` line), every Rust test of the workspace (unit tests, the
 //! fetch tests against a local HTTP server, the kexec.sourceme tests under
-//! busybox ash, the adapt-image tests with sfdisk/mtools/xorriso), then the
+//! busybox ash, the adapt-image tests with sfdisk/mtools/xorriso), a few
+//! seconds of every fuzz target (`fuzz/`), then the
 //! end-to-end QEMU boots, which build (or reuse) the bootloader itself.
 
 use std::time::Instant;
@@ -12,6 +13,9 @@ use anyhow::{Context, Result};
 use xshell::cmd;
 
 use crate::{e2e, hostdeps, ws::Ws};
+
+/// How long `cargo xtask test` fuzzes each target.
+const FUZZ_SECONDS: f64 = 3.0;
 
 #[derive(Debug, clap::Args)]
 #[group(id = "test-args")]
@@ -39,6 +43,22 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         .context("test: cargo test (unit and integration tests)")?;
     let unit = unit.elapsed();
 
+    // Every fuzz target briefly (seeds, regression inputs, then mutations),
+    // and the boot-time parser's harness; `cargo xtask fuzz` runs longer.
+    let fuzz = Instant::now();
+    crate::fuzz::run(
+        ws,
+        &crate::fuzz::Args {
+            targets: Vec::new(),
+            seconds: FUZZ_SECONDS,
+            hang_seconds: 10.0,
+            seed: None,
+            child: None,
+        },
+    )
+    .context("test: fuzz")?;
+    let fuzz = fuzz.elapsed();
+
     let e2e = if args.no_e2e {
         None
     } else {
@@ -50,6 +70,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     };
 
     println!("test: cargo test {:.0} s", unit.as_secs_f64());
+    println!("test: fuzz {:.0} s", fuzz.as_secs_f64());
     match e2e {
         Some(t) => println!("test: e2e {:.0} s", t.as_secs_f64()),
         None => println!("test: e2e skipped (--no-e2e)"),

@@ -24,6 +24,11 @@ const GRUB: &[&str] = &[
 /// Where Gentoo puts its kernel, when no configuration says.
 const WELL_KNOWN: &[&str] = &["boot/gentoo", "isolinux/gentoo"];
 const MAX_INCLUDE_DEPTH: usize = 8;
+/// Files that include each other (or themselves) several times would
+/// otherwise be parsed exponentially often: at most this many config
+/// files are read, and this many bytes of them, in all.
+const MAX_FILES: usize = 256;
+const MAX_BYTES: usize = 16 << 20;
 
 /// The kernel to use and how it was chosen (for messages).
 #[derive(Debug, PartialEq, Eq)]
@@ -38,6 +43,19 @@ pub type ReadFile<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>> + 'a;
 
 /// Find the default kernel of an image, given a way to read its files.
 pub fn choose(read: &mut ReadFile) -> Result<Choice> {
+    let (mut files, mut bytes) = (0usize, 0usize);
+    let read = &mut |p: &str| -> Result<Option<Vec<u8>>> {
+        files += 1;
+        if files > MAX_FILES {
+            bail!("reading `{p}`: more than {MAX_FILES} config files read: includes in a loop?");
+        }
+        let text = read(p)?;
+        bytes += text.as_ref().map_or(0, Vec::len);
+        if bytes > MAX_BYTES {
+            bail!("reading `{p}`: more than {MAX_BYTES} bytes of config files read: includes in a loop?");
+        }
+        Ok(text)
+    };
     for cfg in SYSLINUX {
         if let Some(text) = read(cfg)? {
             if let Some(c) = syslinux(cfg, &String::from_utf8_lossy(&text), read)? {

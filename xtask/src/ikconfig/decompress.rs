@@ -10,12 +10,28 @@
 //! The kernel appends the uncompressed size (4 bytes) after the stream;
 //! every decoder here stops at the end of its stream and ignores it.
 
+use std::cell::Cell;
 use std::io::Read;
 
 use anyhow::{anyhow, bail, Context, Result};
 
 /// Refuse to inflate more than this (a distribution vmlinux is ~60 MB).
 pub const MAX_OUTPUT: u64 = 1 << 30;
+thread_local! {
+    /// The limit in force on this thread: [`MAX_OUTPUT`], lowered by
+    /// `cargo xtask fuzz` so a run stays within its memory budget.
+    static LIMIT: Cell<u64> = const { Cell::new(MAX_OUTPUT) };
+}
+
+/// Lower (or restore) this thread's output limit, which is also
+/// liblzma's memory limit and the largest zstd window accepted.
+pub fn set_limit(bytes: u64) {
+    LIMIT.with(|l| l.set(bytes.min(MAX_OUTPUT)));
+}
+
+fn limit() -> u64 {
+    LIMIT.with(Cell::get)
+}
 
 /// The lz4 legacy frame: magic, then blocks of `u32 LE compressed size` +
 /// data, each decompressing to at most 8 MiB.
@@ -89,19 +105,20 @@ impl Format {
     pub fn decompress(self, data: &[u8]) -> Result<Vec<u8>> {
         let out = match self {
             Format::Gzip => read_all(flate2::read::GzDecoder::new(data)),
-            Format::Xz => xz2::stream::Stream::new_stream_decoder(MAX_OUTPUT, 0)
+            Format::Xz => xz2::stream::Stream::new_stream_decoder(limit(), 0)
                 .map_err(anyhow::Error::from)
                 .and_then(|s| liblzma(s, data)),
-            Format::Lzma => xz2::stream::Stream::new_lzma_decoder(MAX_OUTPUT)
+            Format::Lzma => xz2::stream::Stream::new_lzma_decoder(limit())
                 .map_err(anyhow::Error::from)
                 .and_then(|s| liblzma(s, data)),
             Format::Bzip2 => read_all(bzip2::read::BzDecoder::new(data)),
             Format::Lz4Legacy => lz4_legacy(data),
-            Format::Zstd => {
-                ruzstd::decoding::StreamingDecoder::new_with_max_window_size(data, ZSTD_MAX_WINDOW)
-                    .map_err(|e| anyhow!("{e}"))
-                    .and_then(read_all)
-            }
+            Format::Zstd => ruzstd::decoding::StreamingDecoder::new_with_max_window_size(
+                data,
+                ZSTD_MAX_WINDOW.min(limit()),
+            )
+            .map_err(|e| anyhow!("{e}"))
+            .and_then(read_all),
             Format::Lzo => bail!(
                 "LZO is not supported: decompress the kernel with scripts/extract-vmlinux \
                  (it uses lzop) and pass the resulting vmlinux"
@@ -113,9 +130,9 @@ impl Format {
 
 fn read_all(reader: impl Read) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    reader.take(MAX_OUTPUT + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > MAX_OUTPUT {
-        bail!("decompresses to more than {MAX_OUTPUT} bytes: not a kernel");
+    reader.take(limit() + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit() {
+        bail!("decompresses to more than {} bytes: not a kernel", limit());
     }
     if out.is_empty() {
         bail!("decompresses to nothing");
@@ -144,8 +161,8 @@ fn liblzma(mut stream: xz2::stream::Stream, data: &[u8]) -> Result<Vec<u8>> {
             }
             _ => {}
         }
-        if out.len() as u64 > MAX_OUTPUT {
-            bail!("decompresses to more than {MAX_OUTPUT} bytes: not a kernel");
+        if out.len() as u64 > limit() {
+            bail!("decompresses to more than {} bytes: not a kernel", limit());
         }
     }
     if out.is_empty() {
@@ -184,8 +201,8 @@ fn lz4_legacy(data: &[u8]) -> Result<Vec<u8>> {
         let n = lz4_flex::block::decompress_into(&tail[..block_len], &mut out[start..])
             .map_err(|e| anyhow!("block at input offset {}: {e}", data.len() - rest.len()))?;
         out.truncate(start + n);
-        if out.len() as u64 > MAX_OUTPUT {
-            bail!("decompresses to more than {MAX_OUTPUT} bytes: not a kernel");
+        if out.len() as u64 > limit() {
+            bail!("decompresses to more than {} bytes: not a kernel", limit());
         }
         rest = &tail[block_len..];
     }

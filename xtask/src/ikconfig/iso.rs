@@ -21,6 +21,8 @@ const DESCRIPTOR_SIZE: usize = 2048;
 /// `MAX_FILE` is far bigger than any kernel or boot config.
 const MAX_DIR: u32 = 16 << 20;
 const MAX_FILE: u32 = 512 << 20;
+/// A path to look up has at most this many components.
+const MAX_PATH_DEPTH: usize = 64;
 
 /// One directory record.
 #[derive(Debug, Clone)]
@@ -119,8 +121,7 @@ impl Iso {
     }
 
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = vec![0; len];
-        if offset + len as u64 > self.len {
+        if offset.saturating_add(len as u64) > self.len {
             bail!(
                 "{}: truncated or corrupt ISO9660 image: needs bytes {offset}..{} but the file \
                  has {}",
@@ -129,6 +130,7 @@ impl Iso {
                 self.len
             );
         }
+        let mut buf = vec![0; len];
         self.file
             .read_exact_at(&mut buf, offset)
             .with_context(|| format!("{}: cannot read {len} bytes at {offset}", self.path))?;
@@ -172,6 +174,16 @@ impl Iso {
             let (mut entry, rock_ridge, continuation) = parse_record(rec, joliet, &self.path)?;
             let mut rock_ridge = rock_ridge.unwrap_or_default();
             if let Some((block, offset, length)) = continuation {
+                if u64::from(offset) + length as u64 > self.block {
+                    bail!(
+                        "{}: directory `{}`: record at byte {at}: Rock Ridge CE entry says its \
+                         continuation area is {length} bytes at offset {offset} of block {block}, \
+                         past the end of that {}-byte block: corrupt image",
+                        self.path,
+                        dir.name,
+                        self.block
+                    );
+                }
                 let area =
                     self.read_at(u64::from(block) * self.block + u64::from(offset), length)?;
                 rock_ridge.extend(rock_ridge_name(&area).0.unwrap_or_default());
@@ -200,7 +212,19 @@ impl Iso {
 
     fn lookup_in(&self, root: &Entry, path: &str, joliet: bool) -> Result<Option<Entry>> {
         let mut cur = root.clone();
-        for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        let parts: Vec<&str> = path
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        if parts.len() > MAX_PATH_DEPTH {
+            bail!(
+                "{}: path `{}` has {} components: more than {MAX_PATH_DEPTH}",
+                self.path,
+                path.chars().take(200).collect::<String>(),
+                parts.len()
+            );
+        }
+        for part in parts {
             if !cur.is_dir {
                 return Ok(None);
             }

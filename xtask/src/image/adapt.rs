@@ -282,6 +282,18 @@ pub fn adapt(ws: &Ws, args: &Args) -> Result<Report> {
     })
 }
 
+/// What `adapt` checks in the input before it writes anything, for the
+/// fuzzer: the tables, "already adapted?", where the ESP would go.
+pub fn precheck(input: &Utf8Path) -> Result<()> {
+    let file = File::open(input).with_context(|| format!("cannot open {input}"))?;
+    let image = probe(&file, input)?;
+    refuse::unsupported(input, &image)?;
+    refuse::adapted(&file, input, &image)?;
+    let start = align_up(image.end_sector() * SECTOR, ALIGN);
+    refuse::free_slot(&image.table, input, (start + DEFAULT_ESP) / SECTOR)?;
+    Ok(())
+}
+
 /// The output being written: `OUTPUT.partial`, removed unless committed.
 struct Output {
     partial: Utf8PathBuf,

@@ -2,6 +2,7 @@
 //! a byte range of the output file. Volume id and every timestamp come from
 //! SOURCE_DATE_EPOCH, so the same inputs give the same bytes.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -12,6 +13,7 @@ use fatfs::{
     Date, DateTime, FatType, FileSystem, FormatVolumeOptions, FsOptions, Time, TimeProvider,
 };
 
+pub use super::fatread::{read_file, read_file_max, summarize};
 use crate::utc::Utc;
 
 /// The label `/init` looks for (`findfs LABEL=gen-kexec`).
@@ -23,6 +25,12 @@ pub struct Slice<'a> {
     start: u64,
     len: u64,
     pos: u64,
+    /// Bytes still allowed to be read: fatfs follows whatever cluster
+    /// chains the image has, so a loop in one must end somewhere.
+    budget: u64,
+    /// Set to where the next read starts when it holds `None`: how
+    /// `summarize` learns where a directory's first cluster is.
+    probe: Option<&'a Cell<Option<u64>>>,
 }
 
 impl<'a> Slice<'a> {
@@ -32,14 +40,46 @@ impl<'a> Slice<'a> {
             start,
             len,
             pos: 0,
+            budget: u64::MAX,
+            probe: None,
         }
     }
+
+    /// A slice for reading untrusted filesystems: at most
+    /// `read_budget(len)` bytes are read through it.
+    pub(super) fn untrusted(
+        file: &'a File,
+        start: u64,
+        len: u64,
+        probe: Option<&'a Cell<Option<u64>>>,
+    ) -> Self {
+        Slice {
+            budget: read_budget(len),
+            probe,
+            ..Slice::new(file, start, len)
+        }
+    }
+}
+
+/// Every byte of a filesystem read a few times over, plus room for the
+/// files `inspect` and `adapt-image` read back.
+fn read_budget(len: u64) -> u64 {
+    len.saturating_mul(4).clamp(8 << 20, 1 << 30)
 }
 
 impl Read for Slice<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (buf.len() as u64).min(self.len.saturating_sub(self.pos)) as usize;
+        if n as u64 > self.budget {
+            return Err(io::Error::other(
+                "read more than its whole size several times over: a loop in its cluster chains?",
+            ));
+        }
+        if let Some(p) = self.probe.filter(|p| p.get().is_none()) {
+            p.set(Some(self.pos));
+        }
         let n = self.file.read_at(&mut buf[..n], self.start + self.pos)?;
+        self.budget -= n as u64;
         self.pos += n as u64;
         Ok(n)
     }
@@ -67,6 +107,7 @@ impl Seek for Slice<'_> {
             SeekFrom::End(d) => self.len as i128 + d as i128,
             SeekFrom::Current(d) => self.pos as i128 + d as i128,
         };
+
         if pos < 0 || pos > self.len as i128 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -201,62 +242,6 @@ fn no_room(e: io::Error, path: &Utf8Path, len: u64, total: u64) -> anyhow::Error
     } else {
         anyhow::Error::new(e)
     }
-}
-
-/// What a FAT filesystem holds, as read back by fatfs.
-#[derive(Debug)]
-pub struct Summary {
-    pub fat_type: FatType,
-    pub label: String,
-    pub root_label: Option<String>,
-    pub volume_id: u32,
-    pub files: Vec<(String, u64)>,
-}
-
-/// Mount the FAT filesystem at `[start, start + len)` read-only-ish (no
-/// writes are made) and list every file with its size.
-pub fn summarize(file: &File, start: u64, len: u64) -> Result<Summary> {
-    let fs = FileSystem::new(
-        Slice::new(file, start, len),
-        FsOptions::new().update_accessed_date(false),
-    )?;
-    let mut files = Vec::new();
-    let mut stack = vec![(String::new(), fs.root_dir())];
-    while let Some((prefix, dir)) = stack.pop() {
-        for e in dir.iter() {
-            let e = e?;
-            let name = e.file_name();
-            if name == "." || name == ".." {
-                continue;
-            }
-            let full = format!("{prefix}{name}");
-            if e.is_dir() {
-                stack.push((format!("{full}/"), e.to_dir()));
-            } else {
-                files.push((full, e.len()));
-            }
-        }
-    }
-    files.sort();
-    Ok(Summary {
-        fat_type: fs.fat_type(),
-        label: fs.volume_label(),
-        root_label: fs.read_volume_label_from_root_dir()?,
-        volume_id: fs.volume_id(),
-        files,
-    })
-}
-
-/// Read one file (path relative to the root) from a FAT filesystem.
-pub fn read_file(file: &File, start: u64, len: u64, name: &str) -> Result<Vec<u8>> {
-    let fs = FileSystem::new(
-        Slice::new(file, start, len),
-        FsOptions::new().update_accessed_date(false),
-    )?;
-    let mut f = fs.root_dir().open_file(name)?;
-    let mut out = Vec::new();
-    f.read_to_end(&mut out)?;
-    Ok(out)
 }
 
 /// Whether the bytes at `start` look like a FAT boot sector.

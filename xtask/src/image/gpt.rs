@@ -19,6 +19,8 @@ pub const TYPE_ESP: [u8; 16] = guid_bytes(
 );
 
 const SIGNATURE: &[u8; 8] = b"EFI PART";
+/// The largest partition entry array read (128 entries of 128 bytes is usual).
+const MAX_ARRAY: u64 = 1 << 20;
 
 const fn guid_bytes(a: u32, b: u16, c: u16, d: [u8; 8]) -> [u8; 16] {
     let a = a.to_le_bytes();
@@ -76,36 +78,53 @@ impl Gpt {
         }
         let header_size = le32(&header, 12) as usize;
         if !(92..=SECTOR as usize).contains(&header_size) {
-            bail!("damaged GPT: header size {header_size} (expected 92..512)");
+            bail!("damaged GPT: header field HeaderSize (offset 12 of LBA 1) is {header_size}, expected 92..512");
         }
         let stored = le32(&header, 16);
         if header_crc(&header[..header_size]) != stored {
             bail!("damaged GPT: the primary header CRC32 does not match");
         }
         let my_lba = le64(&header, 24);
-        let entry_count = le32(&header, 80) as usize;
-        let entry_size = le32(&header, 84) as usize;
-        if my_lba != 1
-            || entry_size < 128
-            || !entry_size.is_multiple_of(128)
-            || entry_count * entry_size > 1 << 20
-        {
-            bail!("damaged GPT: implausible header (LBA {my_lba}, {entry_count} entries of {entry_size} bytes)");
+        let entry_count = le32(&header, 80);
+        let entry_size = le32(&header, 84);
+        if my_lba != 1 {
+            bail!("damaged GPT: header field MyLBA (offset 24 of LBA 1) is {my_lba}, expected 1");
+        }
+        if entry_size < 128 || !entry_size.is_multiple_of(128) {
+            bail!(
+                "damaged GPT: header field SizeOfPartitionEntry (offset 84 of LBA 1) is \
+                 {entry_size}, expected a multiple of 128"
+            );
+        }
+        // At most 1 MiB of entries, and never more than the file holds.
+        let array_bytes = u64::from(entry_count) * u64::from(entry_size);
+        let entries_lba = le64(&header, 72);
+        let array_end = entries_lba
+            .checked_mul(SECTOR)
+            .and_then(|start| start.checked_add(array_bytes));
+        if array_bytes > MAX_ARRAY {
+            bail!(
+                "damaged GPT: header fields NumberOfPartitionEntries and SizeOfPartitionEntry \
+                 (offsets 80 and 84 of LBA 1) say {entry_count} entries of {entry_size} bytes: \
+                 more than {MAX_ARRAY} bytes"
+            );
+        }
+        if entries_lba < 2 || array_end.is_none_or(|end| end > disk_sectors * SECTOR) {
+            bail!(
+                "damaged GPT: header field PartitionEntryLBA (offset 72 of LBA 1) is \
+                 {entries_lba}: its {array_bytes}-byte entry array does not fit in sectors \
+                 2..{disk_sectors} of the image"
+            );
         }
         let gpt = Gpt {
             alternate_lba: le64(&header, 32),
             first_usable: le64(&header, 40),
             last_usable: le64(&header, 48),
             disk_guid: header[56..72].try_into().unwrap(),
-            entries_lba: le64(&header, 72),
-            entry_count,
-            entry_size,
-            entries: read_at(
-                file,
-                path,
-                le64(&header, 72) * SECTOR,
-                entry_count * entry_size,
-            )?,
+            entries_lba,
+            entry_count: entry_count as usize,
+            entry_size: entry_size as usize,
+            entries: read_at(file, path, entries_lba * SECTOR, array_bytes as usize)?,
             header,
             header_size,
         };
@@ -114,10 +133,29 @@ impl Gpt {
         }
         if gpt.last_usable >= disk_sectors || gpt.first_usable > gpt.last_usable {
             bail!(
-                "damaged GPT: usable sectors {}..{} do not fit in the image ({disk_sectors} sectors)",
+                "damaged GPT: usable sectors {}..{} (header fields FirstUsableLBA and \
+                 LastUsableLBA, offsets 40 and 48 of LBA 1) do not fit in the image \
+                 ({disk_sectors} sectors)",
                 gpt.first_usable,
                 gpt.last_usable
             );
+        }
+        for p in gpt.partitions() {
+            let at = entries_lba * SECTOR + (p.index * gpt.entry_size) as u64;
+            if p.first > p.last || p.last >= disk_sectors {
+                bail!(
+                    "damaged GPT: partition entry {} (byte offset {at}): sectors {}..={} \
+                     (fields StartingLBA and EndingLBA, offsets 32 and 40) {}",
+                    p.index + 1,
+                    p.first,
+                    p.last,
+                    if p.first > p.last {
+                        "end before they start".to_owned()
+                    } else {
+                        format!("end beyond the end of the image ({disk_sectors} sectors)")
+                    }
+                );
+            }
         }
         Ok(gpt)
     }

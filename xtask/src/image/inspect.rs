@@ -32,6 +32,8 @@ const CONFIG_DIRS: &[&str] = &[
     "",
 ];
 const CONFIG_NAMES: &[&str] = &["isolinux.cfg", "syslinux.cfg", "extlinux.conf"];
+/// How much of a boot config `inspect` shows.
+const MAX_CONFIG: u64 = 64 << 10;
 
 pub fn run(args: &Args) -> Result<()> {
     match &args.image {
@@ -180,11 +182,12 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
                     format!("{dir}/{name}")
                 };
                 if let Some(e) = iso9660::find(file, path, vol, &p)? {
-                    let text = read_at(
+                    let text = iso9660::read_extent(
                         file,
                         path,
-                        e.extent * iso9660::CD_SECTOR,
-                        e.size.min(64 << 10) as usize,
+                        "config file",
+                        e.extent,
+                        e.size.min(MAX_CONFIG),
                     )?;
                     show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
                 }
@@ -235,7 +238,7 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
                     n == "gen-kexec.conf" || CONFIG_NAMES.iter().any(|c| n.ends_with(c))
                 });
                 for (name, _) in configs {
-                    let text = fat::read_file(file, start, len, name)?;
+                    let text = fat::read_file_max(file, start, len, name, MAX_CONFIG)?;
                     show_config(o, &format!("/{name} (partition {})", p.number), &text)?;
                 }
             }

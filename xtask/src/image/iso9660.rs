@@ -3,7 +3,7 @@
 
 use std::fs::File;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use camino::Utf8Path;
 
 use super::{le32, read_at};
@@ -75,7 +75,7 @@ pub struct DirEntry {
 /// the `;1` version and in lower case (plain ISO 9660 names are upper case;
 /// Rock Ridge and Joliet names are not read).
 pub fn read_dir(file: &File, path: &Utf8Path, extent: u64, size: u64) -> Result<Vec<DirEntry>> {
-    let data = read_at(file, path, extent * CD_SECTOR, size.min(1 << 20) as usize)?;
+    let data = read_extent(file, path, "directory", extent, size.min(1 << 20))?;
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
@@ -109,6 +109,26 @@ pub fn read_dir(file: &File, path: &Utf8Path, extent: u64, size: u64) -> Result<
         pos += len;
     }
     Ok(out)
+}
+
+/// `len` bytes of the extent at CD sector `extent`, checked against the
+/// file's size first; `what` names the structure for the error.
+pub fn read_extent(
+    file: &File,
+    path: &Utf8Path,
+    what: &str,
+    extent: u64,
+    len: u64,
+) -> Result<Vec<u8>> {
+    let file_len = file.metadata()?.len();
+    let offset = extent.saturating_mul(CD_SECTOR);
+    if offset.saturating_add(len) > file_len {
+        bail!(
+            "{path}: damaged ISO 9660 directory record: a {what} at CD sector {extent} \
+             (field extent location) of {len} bytes ends beyond the end of the image ({file_len} bytes)"
+        );
+    }
+    read_at(file, path, offset, len as usize)
 }
 
 /// Find a file by its `/`-separated path (case-insensitive).

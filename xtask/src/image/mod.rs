@@ -10,13 +10,14 @@
 pub mod adapt;
 mod conf;
 mod copy;
-mod eltorito;
-mod fat;
+pub(crate) mod eltorito;
+pub(crate) mod fat;
 mod fatfix;
-mod gpt;
+mod fatread;
+pub(crate) mod gpt;
 pub mod inspect;
 mod iso9660;
-mod mbr;
+pub(crate) mod mbr;
 mod refuse;
 mod table;
 mod tarball;
@@ -45,6 +46,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("eltorito.rs", include_str!("eltorito.rs")),
     ("fat.rs", include_str!("fat.rs")),
     ("fatfix.rs", include_str!("fatfix.rs")),
+    ("fatread.rs", include_str!("fatread.rs")),
     ("gpt.rs", include_str!("gpt.rs")),
     ("inspect.rs", include_str!("inspect.rs")),
     ("iso9660.rs", include_str!("iso9660.rs")),
