@@ -12,9 +12,13 @@
 mod artifact;
 mod fixtures;
 mod initrd;
+mod monitor;
+mod oracle;
 mod qemu;
 pub mod report;
 pub mod runner;
+mod screen;
+mod script;
 mod serial;
 #[cfg(test)]
 mod serial_tests;
@@ -28,6 +32,8 @@ use crate::hostdeps;
 use crate::ws::Ws;
 use fixtures::Fixture;
 use qemu::{Accel, Attach, Firmware};
+use script::{on, Action};
+use serial::{MENU_EDITING, MENU_SHOWN};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
@@ -37,6 +43,10 @@ pub struct Args {
     /// List the cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// Also copy each case's screenshots to DIR/CASE-NAME.png (e.g. the
+    /// menu's picture for the README).
+    #[arg(long, value_name = "DIR")]
+    pub save_screenshots: Option<camino::Utf8PathBuf>,
     /// Seconds a case may take [default: 150 under TCG, 60 with KVM].
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -71,6 +81,17 @@ pub struct Case {
     pub firmware: Firmware,
     pub attach: Attach,
     pub outcome: Outcome,
+    /// What a person does during the boot (empty: nobody touches a key).
+    pub script: &'static [script::Step],
+    /// The label that must boot when it is not the fixture's default (a
+    /// person chose another entry at the menu).
+    pub label: Option<&'static str>,
+    /// More words the target's command line must hold (typed in the
+    /// menu's editor).
+    pub cmdline: &'static [&'static str],
+    /// More texts gen-kexec must say before `kexec -e` (how the entry was
+    /// chosen), besides the fixture's.
+    pub says: &'static [&'static str],
 }
 
 const fn case(
@@ -85,8 +106,18 @@ const fn case(
         firmware,
         attach,
         outcome: Outcome::Boots,
+        script: &[],
+        label: None,
+        cmdline: &[],
+        says: &[],
     }
 }
+
+/// What the `menu` fixture's menu says when nobody touches a key.
+const MENU_TIMEOUT_SAYS: &[&str] = &[
+    "menu: shown: 5 entries from /isolinux/isolinux.cfg, default 2 (Live system)",
+    "menu: entry 2 (label live) chosen by the timeout",
+];
 
 /// The test matrix: every fixture through every kind of disk under UEFI,
 /// each once under SeaBIOS, the fallback load (no room below load_below)
@@ -108,12 +139,56 @@ pub const CASES: &[Case] = &[
         Attach::Ahci,
     ),
     Case {
-        name: "iso-uefi-missing-kernel",
-        fixture: "iso-missing-kernel",
-        firmware: Firmware::Uefi,
-        attach: Attach::Ahci,
         outcome: Outcome::Rescue("kernel /isolinux/gentoo-missing"),
+        ..case(
+            "iso-uefi-missing-kernel",
+            "iso-missing-kernel",
+            Firmware::Uefi,
+            Attach::Ahci,
+        )
     },
+    // A distribution ISO's menu (menu.c32): its own isolinux under SeaBIOS,
+    // gen-kexec's menu of the same entries under UEFI, left alone, then
+    // driven from the serial console and from the screen's keyboard.
+    case("menu-bios-ahci", "menu", Firmware::Bios, Attach::Ahci),
+    Case {
+        says: MENU_TIMEOUT_SAYS,
+        ..case("menu-uefi-timeout", "menu", Firmware::Uefi, Attach::Ahci)
+    },
+    Case {
+        script: &[on(MENU_SHOWN, Action::SendSerial(b"3\r"))],
+        label: Some("nomodeset"),
+        says: &["menu: entry 3 (label nomodeset) chosen by /dev/ttyS0"],
+        ..case(
+            "menu-uefi-serial-number",
+            "menu",
+            Firmware::Uefi,
+            Attach::Ahci,
+        )
+    },
+    Case {
+        script: &[on(MENU_SHOWN, Action::SendKeys(&["down", "down", "ret"]))],
+        label: Some("rescue"),
+        says: &["menu: entry 4 (label rescue) chosen by /dev/tty1"],
+        ..case("menu-uefi-arrows", "menu", Firmware::Uefi, Attach::UsbXhci)
+    },
+    Case {
+        script: &[
+            on(MENU_SHOWN, Action::SendKeys(&["e"])),
+            on(MENU_EDITING, Action::SendKeys(TYPE_EDITED)),
+        ],
+        cmdline: &["e2e.edited=yes"],
+        says: &[
+            "menu: editing the command line of entry 2",
+            "menu: edited command line: ",
+        ],
+        ..case("menu-uefi-edit", "menu", Firmware::Uefi, Attach::Ahci)
+    },
+];
+
+/// ` e2e.edited=yes` and Enter, on the screen's keyboard.
+const TYPE_EDITED: &[&str] = &[
+    "spc", "e", "2", "e", "dot", "e", "d", "i", "t", "e", "d", "equal", "y", "e", "s", "ret",
 ];
 
 /// What gen-kexec.conf appends to the target's command line: its console
@@ -121,6 +196,12 @@ pub const CASES: &[Case] = &[
 pub const APPEND: &str = "console=ttyS0,115200 e2e.appended=yes";
 
 impl Case {
+    /// Boots the image's default entry, as nobody at the keyboard would:
+    /// what the oracle compares with the image's own bootloader.
+    pub fn boots_by_default(&self) -> bool {
+        self.outcome == Outcome::Boots && self.script.is_empty() && self.label.is_none()
+    }
+
     pub fn fixture(&self) -> Fixture {
         *fixtures::FIXTURES
             .iter()
@@ -131,16 +212,19 @@ impl Case {
     /// What the serial log must show, given the two kernels' versions.
     pub fn expect(&self, bootloader_version: &str, target_version: &str) -> verdict::Expect {
         let f = self.fixture();
-        let mut cmdline = vec![format!("e2e.label={}", f.label)];
+        let mut cmdline = vec![format!("e2e.label={}", self.label.unwrap_or(f.label))];
         if self.firmware == Firmware::Uefi {
             cmdline.extend(APPEND.split_whitespace().map(str::to_owned));
         }
+        cmdline.extend(self.cmdline.iter().map(|s| s.to_string()));
         let target = verdict::Target {
             bootloader_version: bootloader_version.to_owned(),
             version: target_version.to_owned(),
             marker: f.marker(),
             cmdline,
-            says: f.says.iter().map(|s| s.to_string()).collect(),
+            says: (f.says.iter().chain(self.says))
+                .map(|s| s.to_string())
+                .collect(),
         };
         match (self.outcome, self.firmware) {
             (Outcome::Rescue(error), _) => verdict::Expect::Rescue {
@@ -164,25 +248,60 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         return Ok(());
     }
     print!("{}", report::table(&results));
+    print!("{}", report::screenshots(&results));
+    let comparisons = oracle::compare(&results, APPEND);
+    print!("{}", oracle::report(&comparisons));
+    if let Some(dir) = &args.save_screenshots {
+        save_screenshots(&results, dir)?;
+    }
     let failed = report::failed(&results);
-    if !failed.is_empty() {
-        bail!(
-            "e2e: {} of {} cases failed: {}",
-            failed.len(),
-            results.len(),
-            failed.join(", ")
-        );
+    let mismatched: Vec<&str> = (comparisons.iter())
+        .filter(|c| !c.matches())
+        .map(|c| c.fixture)
+        .collect();
+    if !failed.is_empty() || !mismatched.is_empty() {
+        let mut why = Vec::new();
+        if !failed.is_empty() {
+            why.push(format!(
+                "{} of {} cases failed: {}",
+                failed.len(),
+                results.len(),
+                failed.join(", ")
+            ));
+        }
+        if !mismatched.is_empty() {
+            why.push(format!(
+                "the oracle found other command lines than isolinux/syslinux's for {}",
+                mismatched.join(", ")
+            ));
+        }
+        bail!("e2e: {}", why.join("; "));
     }
     println!("e2e: all {} cases passed", results.len());
     Ok(())
 }
 
-/// The UEFI cases that count in the boot-time figures (`cargo xtask bench`).
+/// `--save-screenshots DIR`: each case's pictures as DIR/CASE-NAME.png.
+fn save_screenshots(results: &[runner::CaseResult], dir: &camino::Utf8Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
+    for r in results {
+        for (name, path) in &r.shots {
+            let to = dir.join(format!("{}-{name}.png", r.case.name));
+            std::fs::copy(path, &to).with_context(|| format!("cannot copy {path} to {to}"))?;
+            println!("e2e: saved {to}");
+        }
+    }
+    Ok(())
+}
+
+/// The UEFI cases that count in the boot-time figures (`cargo xtask
+/// bench`): gen-kexec's own work with no menu, and the menu's (ESP found ->
+/// menu, choice -> `kexec -e`).
 pub fn benchmarked_cases() -> Vec<Case> {
     CASES
         .iter()
         .filter(|c| c.outcome == Outcome::Boots && c.firmware == Firmware::Uefi)
-        .filter(|c| c.fixture().benchmarked)
+        .filter(|c| c.fixture().benchmarked || c.fixture().menu)
         .copied()
         .collect()
 }

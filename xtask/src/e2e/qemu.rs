@@ -1,21 +1,24 @@
 //! QEMU: the machine of a case as a command line (pure, unit-tested), the
 //! KVM probe, and a runner that reads the serial port line by line as the
-//! guest prints, timestamps each line on the host, and stops early when the
-//! verdict is known.
+//! guest prints, timestamps each line on the host, lets the caller act on
+//! each (type on the serial port, press keys and take screenshots through
+//! QMP), and stops early when the verdict is known.
 //!
 //! The runner uses `std::process` rather than xshell: it must stream the
 //! guest's serial output while QEMU runs, which `cmd!` cannot.
 
 use std::io::{Read, Write};
-use std::process::{Child, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
+use super::monitor::Qmp;
 use super::serial::{self, Line};
 use super::verdict::Flow;
+use super::{screen, script};
 
 pub const QEMU: &str = "qemu-system-x86_64";
 /// Guest memory: the Debian kernel and its initramfs are unpacked twice
@@ -98,11 +101,13 @@ pub struct Machine {
     pub disk: Utf8PathBuf,
     /// UEFI: the read-only CODE and this run's own copy of VARS.
     pub pflash: Option<(Utf8PathBuf, Utf8PathBuf)>,
+    /// The QMP socket: screenshots and key presses (see `monitor`).
+    pub qmp: Utf8PathBuf,
 }
 
 /// The arguments every run starts with: a q35 machine with `memory_mib` of
-/// RAM, no display, monitor or network, the serial port on stdio, and no
-/// reboot (a guest reboot ends the run).
+/// RAM, no window, no human monitor, no network, the serial port on stdio,
+/// and no reboot (a guest reboot ends the run).
 ///
 /// `-mem-prealloc`: QEMU backs guest RAM before the guest starts, as a real
 /// machine's RAM simply is there. Without it every first write to a guest
@@ -135,7 +140,9 @@ fn headless(accel: &str, memory_mib: u32) -> Vec<String> {
 
 /// The QEMU command line (without the program name). The disk is opened
 /// with `snapshot=on`: the guest's writes go to a temporary overlay, so one
-/// adapted image serves every case and is never modified.
+/// adapted image serves every case and is never modified. The machine has
+/// a screen (`-vga std`, drawn in memory only: `-display none` opens no
+/// window) with the default PS/2 keyboard, both reached through QMP.
 pub fn args(m: &Machine) -> Vec<String> {
     let accel = match m.accel {
         Accel::Kvm => "kvm",
@@ -143,6 +150,7 @@ pub fn args(m: &Machine) -> Vec<String> {
     };
     let mut a = headless(accel, MEMORY_MIB);
     let mut push = |s: &[&str]| a.extend(s.iter().map(|s| s.to_string()));
+    push(&["-vga", "std", "-qmp", &super::monitor::qemu_option(&m.qmp)]);
     if let (Firmware::Uefi, Some((code, vars))) = (m.firmware, &m.pflash) {
         push(&[
             "-drive",
@@ -198,14 +206,76 @@ pub struct Run {
 /// `poweroff -f`, the rescue shell's prompt) before stopping QEMU.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// The running machine, as a [`script::Guest`]: its serial port (QEMU's
+/// stdin) and, connected on first use, its QMP socket.
+pub struct Controls {
+    stdin: Option<ChildStdin>,
+    qmp_socket: Option<Utf8PathBuf>,
+    qmp: Option<Qmp>,
+    /// Where screenshots go: `DIR/NAME.png`.
+    pub dir: Utf8PathBuf,
+    /// The screenshots taken, by name, in order.
+    pub shots: Vec<(String, Utf8PathBuf)>,
+}
+
+impl Controls {
+    fn qmp(&mut self) -> Result<&mut Qmp, String> {
+        if self.qmp.is_none() {
+            let socket = (self.qmp_socket.as_ref()).ok_or("this machine has no QMP socket")?;
+            let qmp = Qmp::connect(socket, Duration::from_secs(5)).map_err(|e| format!("{e:#}"))?;
+            self.qmp = Some(qmp);
+        }
+        Ok(self.qmp.as_mut().expect("connected above"))
+    }
+}
+
+impl script::Guest for Controls {
+    fn send_serial(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or("the serial port is not writable")?;
+        stdin
+            .write_all(bytes)
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("writing to the serial port: {e}"))
+    }
+
+    fn send_key(&mut self, key: &str) -> Result<(), String> {
+        self.qmp()?.send_key(key).map_err(|e| format!("{e:#}"))
+    }
+
+    fn pause(&mut self, d: Duration) {
+        std::thread::sleep(d);
+    }
+
+    /// `screendump` to `NAME.ppm`, converted to `NAME.png` (the PPM is
+    /// removed).
+    fn screenshot(&mut self, name: &str) -> Result<(), String> {
+        let ppm = self.dir.join(format!("{name}.ppm"));
+        let png = self.dir.join(format!("{name}.png"));
+        self.qmp()?.screendump(&ppm).map_err(|e| format!("{e:#}"))?;
+        let bytes = std::fs::read(&ppm).map_err(|e| format!("cannot read {ppm}: {e}"))?;
+        let picture = screen::parse_ppm(&bytes).map_err(|e| format!("{ppm}: {e}"))?;
+        let encoded = screen::to_png(&picture).map_err(|e| format!("{png}: {e}"))?;
+        crate::fsutil::write_atomic(&png, &encoded).map_err(|e| format!("{e:#}"))?;
+        let _ = std::fs::remove_file(&ppm);
+        self.shots.push((name.to_owned(), png));
+        Ok(())
+    }
+}
+
 /// Start QEMU, write its serial output to `log` as it arrives (QEMU's own
-/// messages go to `log.qemu-stderr`), and feed each line to `watch`.
+/// messages go to `log.qemu-stderr`), and feed each line to `watch`, which
+/// may act on the machine through the [`Controls`] (its screenshots go to
+/// the log's directory).
 pub fn run(
     args: &[String],
     log: &Utf8Path,
+    qmp_socket: Option<&Utf8Path>,
     timeout: Duration,
-    mut watch: impl FnMut(&Line) -> Flow,
-) -> Result<Run> {
+    mut watch: impl FnMut(&Line, &mut Controls) -> Flow,
+) -> Result<(Run, Controls)> {
     let stderr_path = Utf8PathBuf::from(format!("{log}.qemu-stderr"));
     let stderr = std::fs::File::create(&stderr_path)
         .with_context(|| format!("cannot create {stderr_path}"))?;
@@ -213,12 +283,19 @@ pub fn run(
     let started = Instant::now();
     let mut child = std::process::Command::new(QEMU)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
         .with_context(|| format!("cannot start {QEMU}: install the `qemu-system-x86` package"))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut controls = Controls {
+        stdin: child.stdin.take(),
+        qmp_socket: qmp_socket.map(Utf8Path::to_owned),
+        qmp: None,
+        dir: log.parent().unwrap_or(Utf8Path::new(".")).to_owned(),
+        shots: Vec::new(),
+    };
     let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
@@ -254,7 +331,7 @@ pub fn run(
                         at: at - started,
                         text: serial::clean(&String::from_utf8_lossy(&raw)),
                     };
-                    if !done && watch(&line) == Flow::Done {
+                    if !done && watch(&line, &mut controls) == Flow::Done {
                         done = true;
                         deadline = deadline.min(Instant::now() + GRACE);
                     }
@@ -276,7 +353,10 @@ pub fn run(
         });
     }
     let _ = reader.join();
-    Ok(Run { lines, ended })
+    // Closing QMP and the serial port before QEMU is gone is fine too.
+    controls.qmp = None;
+    controls.stdin = None;
+    Ok((Run { lines, ended }, controls))
 }
 
 fn stop(child: &mut Child) {
@@ -311,11 +391,12 @@ pub fn kvm_works(kernel: &Utf8Path, log: &Utf8Path) -> Result<bool> {
         ]
         .map(String::from),
     );
-    let run = run(
+    let (run, _) = run(
         &args,
         log,
+        None,
         Duration::from_secs(5),
-        |l| match serial::kernel_banner(&l.text) {
+        |l, _| match serial::kernel_banner(&l.text) {
             Some(_) => Flow::Done,
             None => Flow::Continue,
         },
@@ -337,6 +418,7 @@ mod tests {
             accel: Accel::Tcg,
             disk: "/b/disk.img".into(),
             pflash: Some(("/fw/CODE.fd".into(), "/run/VARS.fd".into())),
+            qmp: "/run/qmp.sock".into(),
         }
     }
 
@@ -356,6 +438,21 @@ mod tests {
             "{a}"
         );
         assert!(a.contains("-m 768 -mem-prealloc"), "{a}");
+    }
+
+    #[test]
+    fn a_screen_without_a_window_and_qmp_to_reach_it() {
+        for fw in [Firmware::Uefi, Firmware::Bios] {
+            let a = args(&machine(fw, Attach::Ahci)).join(" ");
+            assert!(a.contains("-display none"), "{a}");
+            assert!(a.contains("-monitor none"), "{a}");
+            assert!(a.contains("-vga std"), "{a}");
+            assert!(
+                a.contains("-qmp unix:/run/qmp.sock,server=on,wait=off"),
+                "{a}"
+            );
+            assert!(a.contains("-serial stdio"), "{a}");
+        }
     }
 
     #[test]

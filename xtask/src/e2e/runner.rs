@@ -1,6 +1,8 @@
 //! Running the cases one after the other (2 cores: QEMU under TCG takes one
 //! whole), each in its own directory under `build/e2e/runs/CASE/` with a
-//! fresh copy of the OVMF variables and the full serial log.
+//! fresh copy of the OVMF variables, the full serial log and the
+//! screenshots (`menu.png` when gen-kexec's menu is up, `target.png` when
+//! the target kernel reached its marker, `rescue.png` at a rescue shell).
 
 use std::time::Duration;
 
@@ -8,9 +10,11 @@ use anyhow::{Context, Result};
 use camino::Utf8PathBuf;
 
 use super::qemu::{self, Accel, Ended, Firmware, Machine, Ovmf};
-use super::serial;
+use super::script::{self, on, then, Action, Script};
+use super::serial::{self, Line};
 use super::verdict::{self, Timings};
 use super::{artifact, Case, Outcome};
+use super::{monitor, screen};
 use crate::fsutil;
 use crate::ws::Ws;
 
@@ -25,6 +29,96 @@ pub struct CaseResult {
     /// when the host tells. QEMU reading the image then stalls the guest,
     /// whose clock runs on: those timings measure the host's disk.
     pub host_io_stall: Option<Duration>,
+    /// The target's command line as it printed it (`E2E-TARGET: cmdline=`).
+    pub cmdline: Option<String>,
+    /// The screenshots taken (`menu`, `target`, ...), PNG files.
+    pub shots: Vec<(String, Utf8PathBuf)>,
+}
+
+/// The screenshots every case takes, one script each (so a picture that
+/// never comes does not hold up the others): the menu once it is drawn,
+/// the target's screen the moment its marker line arrives (it powers off
+/// right after), a rescue shell's screen.
+fn camera(case: &Case) -> Vec<Script> {
+    let mut scripts = Vec::new();
+    if case.firmware == Firmware::Uefi {
+        scripts.push(Script::new(&[
+            on(serial::MENU_SHOWN, Action::Pause(script::SETTLE)),
+            then(Action::Screenshot("menu")),
+        ]));
+        match case.outcome {
+            Outcome::Boots => scripts.push(Script::on_owned(
+                format!("{} marker {}", serial::TARGET, case.fixture().marker()),
+                Action::Screenshot("target"),
+            )),
+            Outcome::Rescue(_) => scripts.push(Script::new(&[
+                on(serial::RESCUE, Action::Pause(script::SETTLE)),
+                then(Action::Screenshot("rescue")),
+            ])),
+        }
+    }
+    scripts
+}
+
+/// The pictures a case must have taken, and what each must show: not
+/// blank, and the target's screen not the menu's.
+fn check_shots(case: &Case, shots: &[(String, Utf8PathBuf)]) -> Result<(), String> {
+    let mut pictures = Vec::new();
+    for (name, path) in shots {
+        let p = read_png(path).map_err(|e| format!("{name}.png: {e}"))?;
+        if let Some(why) = screen::blank(&p) {
+            return Err(format!("{name}.png: {why} ({path})"));
+        }
+        pictures.push((name.as_str(), p));
+    }
+    let get = |n: &str| pictures.iter().find(|(name, _)| *name == n).map(|(_, p)| p);
+    let wanted: &[&str] = match (case.firmware, case.outcome) {
+        (Firmware::Uefi, Outcome::Boots) if case.fixture().menu => &["menu", "target"],
+        (Firmware::Uefi, Outcome::Boots) => &["target"],
+        _ => &[],
+    };
+    for name in wanted {
+        if get(name).is_none() {
+            return Err(format!("no {name}.png was taken"));
+        }
+    }
+    if let (Some(menu), Some(target)) = (get("menu"), get("target")) {
+        let changed = screen::difference(menu, target);
+        if changed < screen::INK_PIXELS {
+            return Err(format!(
+                "target.png is the menu's picture ({changed} pixels differ): \
+                 the target did not draw on the screen"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_png(path: &Utf8PathBuf) -> Result<screen::Picture, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+    let mut r = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mut buf = vec![0; r.output_buffer_size().ok_or("too large")?];
+    let info = r.next_frame(&mut buf).map_err(|e| format!("{path}: {e}"))?;
+    if info.color_type != png::ColorType::Rgb || info.bit_depth != png::BitDepth::Eight {
+        return Err(format!("{path}: not an 8-bit RGB PNG"));
+    }
+    buf.truncate(info.buffer_size());
+    Ok(screen::Picture {
+        width: info.width,
+        height: info.height,
+        rgb: buf,
+    })
+}
+
+/// The last command line the target printed.
+fn printed_cmdline(lines: &[Line]) -> Option<String> {
+    lines
+        .iter()
+        .rev()
+        .find_map(|l| serial::target_cmdline(&l.text))
+        .map(str::to_owned)
 }
 
 /// Total time some task waited on I/O since the host booted:
@@ -68,6 +162,7 @@ pub fn run_cases(
             accel,
             disk: artifact::adapted_path(ws, &case.fixture()),
             pflash,
+            qmp: monitor::socket_path(&dir, case.name),
         };
         let args = qemu::args(&machine);
         if ws.dry_run {
@@ -93,14 +188,43 @@ pub fn run_cases(
         );
         let expect = case.expect(bootloader_version, target_version);
         let stall_before = host_io_stall_total();
-        let run = qemu::run(&args, &log, timeout, |line| expect.watch(line))
-            .with_context(|| format!("e2e case {}", case.name))?;
+        let _ = std::fs::remove_file(&machine.qmp);
+        let mut scripts = camera(case);
+        scripts.push(Script::new(case.script));
+        let played = qemu::run(&args, &log, Some(&machine.qmp), timeout, |line, guest| {
+            for s in &mut scripts {
+                s.feed(line, guest);
+            }
+            expect.watch(line)
+        });
+        let _ = std::fs::remove_file(&machine.qmp);
+        let (run, controls) = played.with_context(|| format!("e2e case {}", case.name))?;
         let host_io_stall = stall_before
             .zip(host_io_stall_total())
             .map(|(before, after)| after.saturating_sub(before));
         let timed = dir.join("serial.timed.log");
         fsutil::write_atomic(&timed, serial::format_timed(&run.lines).as_bytes())?;
         let mut verdict = verdict::verdict(&run.lines, &expect);
+        if verdict.is_ok() {
+            // What a person did, or failed to do (a script stuck waiting
+            // leaves its own trace in the verdict: the wrong entry booted).
+            let what = scripts.iter().find_map(|s| s.error.clone());
+            if let Some(e) = what {
+                verdict = Err(format!("the case's script failed: {e}"));
+            } else if let Err(e) = check_shots(case, &controls.shots) {
+                verdict = Err(format!("screenshots: {e}"));
+            }
+        }
+        if let (Err(why), Some(waiting)) = (
+            &mut verdict,
+            scripts
+                .last()
+                .and_then(|s| (!s.finished()).then(|| s.waiting_for()).flatten()),
+        ) {
+            why.push_str(&format!(
+                " (the case's script was still waiting for `{waiting}`)"
+            ));
+        }
         if let Err(why) = &mut verdict {
             match &run.ended {
                 Ended::TimedOut => {
@@ -122,6 +246,12 @@ pub fn run_cases(
                     case.name,
                     t.total.as_secs_f64()
                 );
+                for (_, path) in &controls.shots {
+                    let what = read_png(path)
+                        .map(|p| screen::describe(&p))
+                        .unwrap_or_default();
+                    println!("  screen: {path} ({what})");
+                }
                 if let Outcome::Rescue(_) = case.outcome {
                     // The proof, in the words a user would see.
                     for l in run.lines.iter().filter(|l| {
@@ -145,6 +275,8 @@ pub fn run_cases(
             verdict,
             log,
             host_io_stall,
+            cmdline: printed_cmdline(&run.lines),
+            shots: controls.shots,
         });
     }
     Ok(results)

@@ -26,6 +26,14 @@ pub const LOAD_START: &str = "gen-kexec: kexec load: kexec ";
 pub const LOAD_DONE: &str = "gen-kexec: kexec load: ok";
 pub const RESCUE: &str = "gen-kexec: starting a rescue shell";
 pub const ERROR: &str = "gen-kexec: error:";
+/// The boot menu (issue 13): on the screen and counting down (or waiting
+/// for a choice), a choice made (`... chosen by WHO`), the command line
+/// editor opened, and the edited line.
+pub const MENU_SHOWN: &str = "gen-kexec: menu: shown";
+pub const MENU_CHOSEN: &str = " chosen by ";
+pub const MENU_ENTRY: &str = "gen-kexec: menu: entry ";
+pub const MENU_EDITING: &str = "gen-kexec: menu: editing the command line of entry";
+pub const MENU_EDITED: &str = "gen-kexec: menu: edited command line:";
 /// What the fixtures' marker `/init` prints (see `initrd::marker_init`).
 pub const TARGET: &str = "E2E-TARGET:";
 pub const PANIC: &str = "Kernel panic - not syncing";
@@ -95,6 +103,19 @@ pub fn gen_kexec(text: &str) -> Option<&str> {
 /// The text after `E2E-TARGET:` in a marker line.
 pub fn target_says(text: &str) -> Option<&str> {
     text.find(TARGET).map(|i| text[i + TARGET.len()..].trim())
+}
+
+/// Does the line announce a choice at the menu (`menu: entry K (label L)
+/// chosen by WHO`, or the edited command line that follows one)?
+pub fn menu_choice(text: &str) -> bool {
+    gen_kexec(text).is_some_and(|g| {
+        (g.starts_with(MENU_ENTRY) && g.contains(MENU_CHOSEN)) || g.starts_with(MENU_EDITED)
+    })
+}
+
+/// The command line the target printed (`E2E-TARGET: cmdline=...`).
+pub fn target_cmdline(text: &str) -> Option<&str> {
+    target_says(text)?.strip_prefix("cmdline=")
 }
 
 /// Lines with the host time they arrived, one per line: `  12.345 | text`

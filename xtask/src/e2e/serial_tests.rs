@@ -390,3 +390,70 @@ fn bootloader_lines_go_to_kmsg_at_visible_levels_or_fall_back_to_echo() {
         );
     }
 }
+
+/// UEFI_ISO with the boot menu's lines where kexec.sourceme prints them:
+/// after parsing, before loading; `edited` adds the command line editor.
+fn with_menu(edited: bool) -> Vec<Line> {
+    let mut out = Vec::new();
+    for l in lines(UEFI_ISO) {
+        let after_label = l.text.contains("gen-kexec: label gentoo");
+        out.push(l.clone());
+        if after_label {
+            let at = |ms| l.at + Duration::from_millis(ms);
+            let mut add = |ms, text: &str| {
+                out.push(Line {
+                    at: at(ms),
+                    text: text.to_owned(),
+                })
+            };
+            add(1, "[    2.105800] gen-kexec: menu: shown: 1 entries from /isolinux/isolinux.cfg, default 1 (gentoo); booting it in 5 s unless a key is pressed");
+            add(
+                2,
+                "[    2.106000] gen-kexec: menu: entry 1 (label gentoo) chosen by /dev/ttyS0",
+            );
+            if edited {
+                add(
+                    3,
+                    "[    2.106200] gen-kexec: menu: editing the command line of entry 1",
+                );
+                add(4, "[    2.107000] gen-kexec: menu: edited command line: root=/dev/ram0 e2e.edited=yes");
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn menu_spans_esp_to_menu_and_choice_to_exec() {
+    let words = ["e2e.label=gentoo"];
+    let expect = Expect::Kexec(target("iso-reached-init", &words));
+    let t = verdict(&lines(UEFI_ISO), &expect).unwrap();
+    assert_eq!((t.esp_to_menu, t.choice_to_exec), (None, None));
+    let t = verdict(&with_menu(false), &expect).unwrap();
+    assert_eq!(
+        t.esp_to_menu,
+        Some(Duration::from_micros(2_105_800 - 2_017_008))
+    );
+    assert_eq!(
+        t.choice_to_exec,
+        Some(Duration::from_micros(2_467_768 - 2_106_000))
+    );
+    // After editing, the choice is complete with the edited line.
+    let t = verdict(&with_menu(true), &expect).unwrap();
+    assert_eq!(
+        t.choice_to_exec,
+        Some(Duration::from_micros(2_467_768 - 2_107_000))
+    );
+    assert!(menu_choice(
+        "[ 3.0] gen-kexec: menu: entry 4 (label rescue) chosen by /dev/tty1"
+    ));
+    assert!(menu_choice("gen-kexec: menu: edited command line: a b"));
+    assert!(!menu_choice("gen-kexec: menu: shown: 5 entries"));
+    assert!(!menu_choice(
+        "gen-kexec: label live (chosen by MENU DEFAULT)"
+    ));
+    assert_eq!(
+        target_cmdline("E2E-TARGET: cmdline=BOOT_IMAGE=x a=b"),
+        Some("BOOT_IMAGE=x a=b")
+    );
+}

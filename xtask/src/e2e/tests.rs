@@ -21,13 +21,23 @@ fn cases_are_unique_and_cover_each_disk_and_firmware() {
         );
         // Legacy boot proves adapt-image kept the image bootable,
         // wherever the fixture can be BIOS-booted at all (gen-kexec.conf
-        // settings do not matter there: one such boot per layout).
+        // settings do not matter there: one such boot per layout, beside
+        // the UEFI boots of the same image, menu or not).
+        let variant = f.settings.iter().any(|(k, _)| *k != "menu_timeout");
         assert_eq!(
             of(Firmware::Bios).count() >= 1,
-            f.layout.bios_bootable() && f.settings.is_empty(),
+            f.layout.bios_bootable() && !variant,
             "{}",
             f.name
         );
+        // The oracle compares each BIOS boot with a default UEFI boot.
+        if of(Firmware::Bios).count() >= 1 {
+            assert!(
+                of(Firmware::Uefi).any(|c| c.boots_by_default()),
+                "{}",
+                f.name
+            );
+        }
     }
     for name in ["iso", "gpt"] {
         let attaches: Vec<Attach> = CASES
@@ -90,4 +100,67 @@ fn unknown_case_lists_the_known_ones() {
         err.contains("no e2e case named `nope`") && err.contains("iso-uefi-usb"),
         "{err}"
     );
+}
+
+#[test]
+fn menu_cases_prove_the_choice_by_the_targets_command_line() {
+    let by = |n| *CASES.iter().find(|c| c.name == n).unwrap();
+    let target = |n| match by(n).expect("6.12.107", "6.1.0-56-amd64") {
+        verdict::Expect::Kexec(t) => t,
+        other => panic!("{other:?}"),
+    };
+    // Nobody at the keyboard: the MENU DEFAULT entry, after the countdown.
+    let t = target("menu-uefi-timeout");
+    assert!(t.cmdline.contains(&"e2e.label=live".to_owned()));
+    assert!(t.says.iter().any(|s| s.contains("chosen by the timeout")));
+    assert!(by("menu-uefi-timeout").boots_by_default());
+    // Entry 3 by number on serial, entry 4 (two down from the default, in
+    // the submenu) on the screen's keyboard.
+    let t = target("menu-uefi-serial-number");
+    assert!(t.cmdline.contains(&"e2e.label=nomodeset".to_owned()));
+    assert!(t.says.iter().any(|s| s.ends_with("chosen by /dev/ttyS0")));
+    assert_eq!(
+        by("menu-uefi-serial-number").script,
+        [script::on(MENU_SHOWN, Action::SendSerial(b"3\r"))]
+    );
+    let t = target("menu-uefi-arrows");
+    assert!(t.cmdline.contains(&"e2e.label=rescue".to_owned()));
+    assert!(t.says.iter().any(|s| s.ends_with("chosen by /dev/tty1")));
+    // The editor: the default entry with what was typed.
+    let t = target("menu-uefi-edit");
+    for w in ["e2e.label=live", "e2e.edited=yes", "e2e.appended=yes"] {
+        assert!(t.cmdline.contains(&w.to_owned()), "{w}");
+    }
+    assert_eq!(TYPE_EDITED.last(), Some(&"ret"));
+    for c in CASES.iter().filter(|c| !c.script.is_empty()) {
+        assert!(!c.boots_by_default(), "{}", c.name);
+        assert_eq!(c.firmware, Firmware::Uefi, "{}", c.name);
+        for step in c.script {
+            if let Action::SendKeys(keys) = step.action {
+                for k in keys {
+                    monitor::key_arguments(k).unwrap();
+                }
+            }
+        }
+    }
+    // The BIOS boot of the same ISO: isolinux's menu.c32 boots the default.
+    assert!(matches!(
+        by("menu-bios-ahci").expect("6.12.107", "6.1.0-56-amd64"),
+        verdict::Expect::Legacy(t) if t.cmdline == ["e2e.label=live"]
+    ));
+}
+
+#[test]
+fn the_menu_figures_come_from_the_menu_fixture_only() {
+    let bench = benchmarked_cases();
+    for c in &bench {
+        let f = c.fixture();
+        assert!(f.benchmarked != f.menu, "{}", c.name);
+        // Without a menu, ESP -> exec measures what it did before the menu.
+        if f.benchmarked {
+            assert_eq!(f.settings, [("menu_timeout", "0")], "{}", c.name);
+        }
+    }
+    assert!(bench.iter().any(|c| c.fixture == "menu"));
+    assert!(bench.iter().any(|c| c.fixture == "iso"));
 }

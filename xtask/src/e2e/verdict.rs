@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::serial::{
-    gen_kexec, kernel_banner, kernel_time, target_says, Line, ERROR, ESP_FOUND, EXEC, INIT_STARTED,
-    LOAD_DONE, LOAD_START, PANIC, RESCUE, TARGET,
+    gen_kexec, kernel_banner, kernel_time, menu_choice, target_says, Line, ERROR, ESP_FOUND, EXEC,
+    INIT_STARTED, LOAD_DONE, LOAD_START, MENU_SHOWN, PANIC, RESCUE, TARGET,
 };
 
 /// What a case expects to see.
@@ -89,6 +89,12 @@ pub struct Timings {
     /// Of `esp_to_exec`: `kexec -l` reading the target's kernel and initrd
     /// from the legacy partition and loading them.
     pub kexec_load: Option<Duration>,
+    /// `gen-kexec: found` (the ESP) -> `menu: shown`: reading the config
+    /// and drawing the menu (target: <= 0.3 s median).
+    pub esp_to_menu: Option<Duration>,
+    /// The choice (`menu: entry ... chosen by`, or the edited command
+    /// line after it) -> `gen-kexec: exec:` (target: <= 0.3 s median).
+    pub choice_to_exec: Option<Duration>,
     /// Whether the spans above come from the guest's clock.
     pub guest_clock: bool,
     /// `gen-kexec: exec:` -> the target's marker (the target's boot; host).
@@ -194,6 +200,10 @@ fn kexec_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
         .and_then(|e| find(lines, e, |t| t.contains(LOAD_START)))
         .and_then(|a| Some((a, find(lines, a, |t| t.contains(LOAD_DONE))?)))
         .filter(|&(_, b)| b < exec);
+    let menu = esp
+        .and_then(|e| find(lines, e, |t| t.contains(MENU_SHOWN)))
+        .filter(|&m| m < exec);
+    let choice = menu.and_then(|m| (m..exec).rev().find(|&i| menu_choice(&lines[i].text)));
     let (init_to_exec, guest_clock) = span(lines, started, exec);
     Ok(Timings {
         to_init: Some(at(init)),
@@ -201,6 +211,8 @@ fn kexec_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
         probing: esp.map(|e| span(lines, started, e).0),
         esp_to_exec: esp.map(|e| span(lines, e, exec).0),
         kexec_load: load.map(|(a, b)| span(lines, a, b).0),
+        esp_to_menu: esp.zip(menu).map(|(e, m)| span(lines, e, m).0),
+        choice_to_exec: choice.map(|c| span(lines, c, exec).0),
         guest_clock,
         exec_to_marker: Some(at(marker).saturating_sub(at(exec))),
         total: at(marker),

@@ -1,0 +1,243 @@
+//! The image's own bootloader is the oracle: for a fixture booted both
+//! under SeaBIOS (its real isolinux/syslinux) and under UEFI (through
+//! gen-kexec, default entry, nobody at the keyboard), the target kernel must
+//! have received the same command line, once what each side adds by design
+//! is taken out: syslinux's `BOOT_IMAGE=` and the `initrd=` it leaves in
+//! place (gen-kexec writes its own `BOOT_IMAGE=` and hands initrds to
+//! kexec), and on the UEFI side what gen-kexec.conf appends (`e2e::APPEND`)
+//! and the bootloader's `console=` words gen-kexec carries over when the
+//! entry names no console. So "reads the config as syslinux does" is
+//! measured on every run, not assumed.
+
+use std::fmt::Write;
+
+use super::qemu::Firmware;
+use super::runner::CaseResult;
+
+/// One fixture's comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub fixture: &'static str,
+    pub bios: &'static str,
+    pub bios_cmdline: String,
+    /// The UEFI cases compared, each with its printed command line and
+    /// whether it matched.
+    pub uefi: Vec<(&'static str, String, bool)>,
+    /// The command line both sides agree on (the BIOS one, normalised).
+    pub common: String,
+}
+
+impl Comparison {
+    pub fn matches(&self) -> bool {
+        self.uefi.iter().all(|(_, _, ok)| *ok)
+    }
+}
+
+/// The words syslinux itself adds.
+fn syslinux_word(w: &str) -> bool {
+    w.starts_with("initrd=") || w.starts_with("BOOT_IMAGE=")
+}
+
+/// A legacy boot's command line without what syslinux adds.
+pub fn normalise_bios(cmdline: &str) -> Vec<&str> {
+    cmdline
+        .split_whitespace()
+        .filter(|w| !syslinux_word(w))
+        .collect()
+}
+
+/// A gen-kexec boot's command line without its `BOOT_IMAGE=`, the last
+/// occurrence of each word of `append` (gen-kexec.conf's, added at the
+/// end), and `console=` words when the legacy side has none (carried over
+/// from the bootloader's own command line).
+pub fn normalise_uefi<'a>(cmdline: &'a str, append: &str, bios_has_console: bool) -> Vec<&'a str> {
+    let mut words: Vec<&str> = cmdline
+        .split_whitespace()
+        .filter(|w| !syslinux_word(w))
+        .collect();
+    for a in append.split_whitespace() {
+        if let Some(i) = words.iter().rposition(|w| *w == a) {
+            words.remove(i);
+        }
+    }
+    if !bios_has_console {
+        words.retain(|w| !w.starts_with("console="));
+    }
+    words
+}
+
+/// Every fixture that has a passing SeaBIOS boot and a passing default UEFI
+/// boot in `results`, compared.
+pub fn compare(results: &[CaseResult], append: &str) -> Vec<Comparison> {
+    let passed = |r: &&CaseResult| r.verdict.is_ok() && r.cmdline.is_some();
+    let mut out: Vec<Comparison> = Vec::new();
+    for bios in results
+        .iter()
+        .filter(passed)
+        .filter(|r| r.case.firmware == Firmware::Bios && r.case.boots_by_default())
+    {
+        let fixture = bios.case.fixture;
+        if out.iter().any(|c| c.fixture == fixture) {
+            continue;
+        }
+        let bios_cmdline = bios.cmdline.clone().unwrap_or_default();
+        let want = normalise_bios(&bios_cmdline);
+        let has_console = want.iter().any(|w| w.starts_with("console="));
+        let uefi: Vec<_> = results
+            .iter()
+            .filter(passed)
+            .filter(|r| r.case.fixture == fixture && r.case.firmware == Firmware::Uefi)
+            .filter(|r| r.case.boots_by_default())
+            .map(|r| {
+                let line = r.cmdline.clone().unwrap_or_default();
+                let ok = normalise_uefi(&line, append, has_console) == want;
+                (r.case.name, line, ok)
+            })
+            .collect();
+        if uefi.is_empty() {
+            continue;
+        }
+        out.push(Comparison {
+            fixture,
+            bios: bios.case.name,
+            common: want.join(" "),
+            bios_cmdline,
+            uefi,
+        });
+    }
+    out
+}
+
+/// What the e2e output says about each comparison.
+pub fn report(comparisons: &[Comparison]) -> String {
+    let mut out = String::new();
+    for c in comparisons {
+        let names: Vec<&str> = c.uefi.iter().map(|(n, _, _)| *n).collect();
+        if c.matches() {
+            let _ = writeln!(
+                out,
+                "oracle {}: {} (isolinux/syslinux) and {} (gen-kexec) gave the target the same command line: {}",
+                c.fixture,
+                c.bios,
+                names.join(", "),
+                c.common
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "oracle {}: MISMATCH: gen-kexec gave the target another command line than the image's own bootloader\n  \
+             {:<26} {}",
+            c.fixture, c.bios, c.bios_cmdline
+        );
+        for (name, line, ok) in &c.uefi {
+            let _ = writeln!(
+                out,
+                "  {name:<26} {line}{}",
+                if *ok { "" } else { "   <- differs" }
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  (compared without initrd= and BOOT_IMAGE=, and on the UEFI side without `{}`)",
+            super::APPEND
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::e2e::{verdict::Timings, CASES};
+
+    const APPEND: &str = "console=ttyS0,115200 e2e.appended=yes";
+
+    fn result(name: &str, cmdline: &str) -> CaseResult {
+        CaseResult {
+            case: *CASES.iter().find(|c| c.name == name).unwrap(),
+            verdict: Ok(Timings::default()),
+            log: "serial.log".into(),
+            host_io_stall: None,
+            cmdline: Some(cmdline.into()),
+            shots: Vec::new(),
+        }
+    }
+
+    // As recorded: isolinux puts BOOT_IMAGE= first and keeps initrd=;
+    // gen-kexec drops initrd= and appends gen-kexec.conf's words.
+    const BIOS: &str = "BOOT_IMAGE=gentoo root=/dev/ram0 init=/linuxrc initrd=gentoo.igz console=ttyS0,115200 e2e.label=gentoo";
+    const UEFI: &str = "BOOT_IMAGE=gentoo root=/dev/ram0 init=/linuxrc console=ttyS0,115200 e2e.label=gentoo console=ttyS0,115200 e2e.appended=yes";
+
+    #[test]
+    fn the_same_command_line_modulo_what_each_side_adds() {
+        assert_eq!(
+            normalise_bios(BIOS),
+            [
+                "root=/dev/ram0",
+                "init=/linuxrc",
+                "console=ttyS0,115200",
+                "e2e.label=gentoo"
+            ]
+        );
+        assert_eq!(normalise_uefi(UEFI, APPEND, true), normalise_bios(BIOS));
+        // A console= carried over from the bootloader when the entry has none.
+        assert_eq!(
+            normalise_uefi(
+                "BOOT_IMAGE=k quiet console=ttyS0,115200 console=tty0 x=1",
+                "x=1",
+                false
+            ),
+            ["quiet"]
+        );
+    }
+
+    #[test]
+    fn matching_fixtures_pass_and_a_difference_is_shown() {
+        let results = vec![
+            result("iso-bios-usb", BIOS),
+            result("iso-uefi-usb", UEFI),
+            result(
+                "iso-uefi-ahci",
+                &UEFI.replace("e2e.label=gentoo", "e2e.label=other"),
+            ),
+            // Not compared: a person chose another entry; no BIOS boot of ext4.
+            result("menu-uefi-serial-number", "e2e.label=nomodeset"),
+            result("ext4-uefi-nvme", "e2e.label=arch"),
+        ];
+        let c = compare(&results, APPEND);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].fixture, "iso");
+        assert!(!c[0].matches());
+        assert_eq!(
+            c[0].uefi
+                .iter()
+                .map(|(n, _, ok)| (*n, *ok))
+                .collect::<Vec<_>>(),
+            [("iso-uefi-usb", true), ("iso-uefi-ahci", false)]
+        );
+        let text = report(&c);
+        assert!(text.contains("oracle iso: MISMATCH"), "{text}");
+        assert!(
+            text.contains(BIOS) && text.contains("e2e.label=other"),
+            "{text}"
+        );
+        assert!(text.contains("<- differs"), "{text}");
+
+        let c = compare(&results[..2], APPEND);
+        assert!(c[0].matches());
+        assert_eq!(
+            report(&c),
+            "oracle iso: iso-bios-usb (isolinux/syslinux) and iso-uefi-usb (gen-kexec) gave the target \
+             the same command line: root=/dev/ram0 init=/linuxrc console=ttyS0,115200 e2e.label=gentoo\n"
+        );
+    }
+
+    #[test]
+    fn failed_boots_are_not_compared() {
+        let mut bios = result("menu-bios-ahci", "e2e.label=live");
+        bios.verdict = Err("timed out".into());
+        let results = vec![bios, result("menu-uefi-timeout", "e2e.label=live")];
+        assert!(compare(&results, APPEND).is_empty());
+    }
+}
