@@ -210,7 +210,7 @@ pub fn run_cases(
             // leaves its own trace in the verdict: the wrong entry booted).
             let what = scripts.iter().find_map(|s| s.error.clone());
             if let Some(e) = what {
-                verdict = Err(format!("the case's script failed: {e}"));
+                verdict = Err(format!("a scripted action failed: {e}"));
             } else if let Err(e) = check_shots(case, &controls.shots) {
                 verdict = Err(format!("screenshots: {e}"));
             }
@@ -268,6 +268,9 @@ pub fn run_cases(
                     eprintln!("  {:>7.2}s | {}", l.at.as_secs_f64(), l.text);
                 }
                 eprintln!("  full log: {log} (with host times: {timed})");
+                for (_, path) in &controls.shots {
+                    eprintln!("  screen: {path}");
+                }
             }
         }
         results.push(CaseResult {
@@ -285,6 +288,63 @@ pub fn run_cases(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn picture(ink: u32) -> screen::Picture {
+        let (w, h) = (64u32, 48u32);
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        for px in rgb.chunks_exact_mut(3).take(ink as usize) {
+            px.copy_from_slice(&[200, 200, 200]);
+        }
+        screen::Picture {
+            width: w,
+            height: h,
+            rgb,
+        }
+    }
+
+    #[test]
+    fn screenshots_must_show_something_and_the_target_its_own_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let save = |name: &str, ink| {
+            let path = Utf8PathBuf::from_path_buf(dir.path().join(format!("{name}.png"))).unwrap();
+            std::fs::write(&path, screen::to_png(&picture(ink)).unwrap()).unwrap();
+            (name.to_owned(), path)
+        };
+        let menu_case = *super::super::CASES
+            .iter()
+            .find(|c| c.name == "menu-uefi-timeout")
+            .unwrap();
+        let iso_case = *super::super::CASES
+            .iter()
+            .find(|c| c.name == "iso-uefi-ahci")
+            .unwrap();
+        let (menu, target, other) = (save("menu", 500), save("target", 900), save("same", 500));
+        check_shots(&menu_case, &[menu.clone(), target.clone()]).unwrap();
+        check_shots(&iso_case, &[target.clone()]).unwrap();
+        let e = check_shots(&menu_case, &[target.clone()]).unwrap_err();
+        assert_eq!(e, "no menu.png was taken");
+        let e = check_shots(&iso_case, &[]).unwrap_err();
+        assert_eq!(e, "no target.png was taken");
+        let e = check_shots(&menu_case, &[menu.clone(), ("target".into(), other.1)]).unwrap_err();
+        assert!(
+            e.contains("target.png is the menu's picture (0 pixels differ)"),
+            "{e}"
+        );
+        let blank = save("blank", 10);
+        let e = check_shots(&iso_case, &[("target".into(), blank.1)]).unwrap_err();
+        assert!(
+            e.starts_with("target.png: the screen is blank but for 10 pixels"),
+            "{e}"
+        );
+        // SeaBIOS boots take no pictures and need none.
+        let bios = *super::super::CASES
+            .iter()
+            .find(|c| c.name == "menu-bios-ahci")
+            .unwrap();
+        check_shots(&bios, &[]).unwrap();
+        assert!(camera(&bios).is_empty());
+        assert_eq!(camera(&menu_case).len(), 2);
+    }
 
     #[test]
     fn io_pressure_is_read_from_the_some_line() {
