@@ -8,6 +8,16 @@
 //! one. `iso-uefi-missing-kernel` is a permanent negative case: its image
 //! names a kernel that is not there, and it passes only when gen-kexec says
 //! so and starts its rescue shell (rather than hanging until a timeout).
+//!
+//! The machine has a screen and a keyboard too (`-vga std`, no window;
+//! QMP): every UEFI case saves what the screen showed (`menu.png` when
+//! gen-kexec's menu is up, `target.png` when the target reached its marker)
+//! and checks it (not blank; the target's picture is not the menu's). The
+//! `menu-uefi-*` cases play what a person does at the menu ([`script`]:
+//! a number on the serial console, arrow keys or the editor on the screen's
+//! keyboard), proven by the command line the target prints. After the runs
+//! [`oracle`] compares, per fixture, the command line the image's own
+//! isolinux/syslinux gave the target under SeaBIOS with gen-kexec's.
 
 mod artifact;
 mod fixtures;
