@@ -1,7 +1,11 @@
 //! The fixtures' initramfs: a static busybox and an `/init` that reports
 //! how the target kernel was booted (EFI or not, its command line), prints
-//! a marker unique to the fixture, and powers the machine off. Written in
-//! Rust as a gzip'd newc cpio (device node included, so no root needed).
+//! a marker unique to the fixture, and powers the machine off. It says it on
+//! the console (the serial port, which the verdict reads) and on the screen
+//! (tty0, which the target's screenshot shows), as a distribution's init
+//! would, and waits a second before powering off so that the screenshot
+//! taken on its marker line sees it. Written in Rust as a gzip'd newc cpio
+//! (device nodes included, so no root needed).
 
 use std::io::Write;
 
@@ -17,15 +21,20 @@ pub fn marker_init(name: &str, marker: &str) -> String {
 # Marker init of the gen-kexec e2e fixture `{name}`: proves that the target
 # kernel and its initramfs started, and how (EFI or not, command line).
 bb=/bin/busybox
+say() {{
+	echo "$1"
+	echo "$1" >/dev/tty0 2>/dev/null
+}}
 $bb mount -t proc proc /proc
 $bb mount -t sysfs sysfs /sys
 if [ -d /sys/firmware/efi ]; then
-	echo "{TARGET} efi=yes /sys/firmware/efi: $($bb ls /sys/firmware/efi | $bb tr '\n' ' ')"
+	say "{TARGET} efi=yes /sys/firmware/efi: $($bb ls /sys/firmware/efi | $bb tr '\n' ' ')"
 else
-	echo "{TARGET} efi=no"
+	say "{TARGET} efi=no"
 fi
-echo "{TARGET} cmdline=$($bb cat /proc/cmdline)"
-echo "{TARGET} marker {marker}"
+say "{TARGET} cmdline=$($bb cat /proc/cmdline)"
+say "{TARGET} marker {marker}"
+$bb sleep 1
 $bb poweroff -f
 "#
     )
@@ -62,6 +71,12 @@ pub fn marker_initramfs(name: &str, marker: &str, epoch: u64) -> Result<Vec<u8>>
             mode: 0o020600,
             data: b"",
             rdev: Some((5, 1)),
+        },
+        Entry {
+            name: "dev/tty0",
+            mode: 0o020620,
+            data: b"",
+            rdev: Some((4, 0)),
         },
         Entry {
             name: "init",
@@ -155,6 +170,7 @@ mod tests {
                 "bin/busybox",
                 "dev",
                 "dev/console",
+                "dev/tty0",
                 "init",
                 "proc",
                 "sys"
@@ -170,7 +186,8 @@ mod tests {
     #[test]
     fn init_prints_what_the_verdict_reads() {
         let init = marker_init("iso", "iso-reached-init");
-        assert!(init.contains("echo \"E2E-TARGET: marker iso-reached-init\""));
+        assert!(init.contains("say \"E2E-TARGET: marker iso-reached-init\""));
+        assert!(init.contains("echo \"$1\" >/dev/tty0"));
         assert!(init.contains("E2E-TARGET: efi=yes"));
         assert!(init.contains("E2E-TARGET: cmdline="));
         assert!(init.ends_with("$bb poweroff -f\n"));
