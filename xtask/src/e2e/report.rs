@@ -20,7 +20,20 @@ pub fn list(cases: &[Case]) -> String {
     let mut out = String::new();
     for c in cases {
         let what = match c.outcome {
-            Outcome::Boots => "boots the target".to_owned(),
+            Outcome::Boots if c.script.is_empty() => "boots the target".to_owned(),
+            Outcome::Boots => {
+                let steps: Vec<String> = (c.script.iter())
+                    .map(|s| match s.on {
+                        Some(t) => format!("on `{t}`: {}", super::script::describe(s.action)),
+                        None => super::script::describe(s.action),
+                    })
+                    .collect();
+                format!(
+                    "boots `{}` after: {}",
+                    c.label.unwrap_or(c.fixture().label),
+                    steps.join("; ")
+                )
+            }
             Outcome::Rescue(e) => format!("must fail: rescue shell after `{e}`"),
         };
         let _ = writeln!(
