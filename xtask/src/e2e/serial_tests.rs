@@ -290,6 +290,23 @@ fn bootloader_scripts_print_what_the_verdicts_read() {
         sourceme.contains("gk_fail() { gk_log 3 \"error: $*\""),
         "sourceme's errors changed"
     );
+    // The menu's lines (gk_menu_note and gk_say add `gen-kexec: menu: `).
+    let menu = |prefix: &str| prefix.strip_prefix("gen-kexec: menu: ").unwrap().to_owned();
+    for (what, call) in [
+        (MENU_SHOWN, format!("gk_menu_note \"{}: ", menu(MENU_SHOWN))),
+        (
+            MENU_EDITING,
+            format!("gk_menu_note \"{}", menu(MENU_EDITING)),
+        ),
+        (MENU_EDITED, format!("gk_menu_note \"{}", menu(MENU_EDITED))),
+        (MENU_ENTRY, format!("gk_say \\\"menu: {}", menu(MENU_ENTRY))),
+    ] {
+        assert!(
+            sourceme.contains(&call),
+            "the menu no longer says {what:?} ({call})"
+        );
+    }
+    assert!(sourceme.contains(&format!("){MENU_CHOSEN}$GK_CHOICE_BY")));
 }
 
 /// The text of shell function `name` in `script` (from `name() {` to the
