@@ -320,8 +320,8 @@ mod tests {
             .unwrap();
         let (menu, target, other) = (save("menu", 500), save("target", 900), save("same", 500));
         check_shots(&menu_case, &[menu.clone(), target.clone()]).unwrap();
-        check_shots(&iso_case, &[target.clone()]).unwrap();
-        let e = check_shots(&menu_case, &[target.clone()]).unwrap_err();
+        check_shots(&iso_case, std::slice::from_ref(&target)).unwrap();
+        let e = check_shots(&menu_case, std::slice::from_ref(&target)).unwrap_err();
         assert_eq!(e, "no menu.png was taken");
         let e = check_shots(&iso_case, &[]).unwrap_err();
         assert_eq!(e, "no target.png was taken");
