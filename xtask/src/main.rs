@@ -90,9 +90,30 @@ enum Command {
     LintCi,
 }
 
+impl Command {
+    /// Commands that run build steps, and so need the build's host packages.
+    fn builds(&self) -> bool {
+        matches!(
+            self,
+            Command::Userland(_)
+                | Command::Kconfig(_)
+                | Command::Bootloader(_)
+                | Command::Tarball(_)
+                | Command::Release(_)
+                | Command::Bench(_)
+                | Command::ReproCheck(_)
+        )
+    }
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let ws = ws::Ws::new(&cli.common)?;
+    if cli.command.builds() {
+        // Before any step: a missing rsync must not surface minutes later
+        // in a make log.
+        hostdeps::ensure_build(&ws)?;
+    }
     match cli.command {
         Command::Fetch(args) => fetch::run(&ws, &args),
         Command::Verify(args) => fetch::verify(&ws, &args),

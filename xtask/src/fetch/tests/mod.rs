@@ -6,6 +6,7 @@ mod digests;
 mod download;
 mod lookup;
 mod signatures;
+mod tls;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -181,6 +182,7 @@ impl Fixture {
             backoff: Duration::from_millis(10),
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(5),
+            trust: http::Trust::System,
         };
         ctx
     }
