@@ -2,7 +2,8 @@
 //!
 //! On a terminal (stderr), a step that runs longer than [`QUIET`] shows one
 //! line, redrawn a few times a second: its name, the time so far and the
-//! latest line of its log (`CC drivers/usb/core/hub.o`); it is cleared when
+//! latest line of its log (`CC drivers/usb/core/hub.o`), cut to the
+//! terminal's width; it is cleared when
 //! the step ends, and the usual summary line takes its place. Without a
 //! terminal (CI logs) nothing is redrawn: a plain heartbeat line at most
 //! every [`HEARTBEAT`], so that a long kernel build is not mistaken for a
@@ -78,7 +79,7 @@ fn watch(label: &str, log: &Utf8Path, tty: bool, stop: &AtomicBool) {
         if tty {
             let bar = bar.get_or_insert_with(|| {
                 let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                b.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+                b.set_style(ProgressStyle::with_template("{wide_msg}").expect("valid template"));
                 b
             });
             bar.set_message(live_line(label, elapsed, &line));

@@ -2,6 +2,7 @@
 //! `std::net::TcpListener`, so that a test can cut a transfer, ignore or
 //! honour Range, answer 404), real files on disk and real OpenPGP keys.
 
+mod apt;
 mod digests;
 mod download;
 mod lookup;
