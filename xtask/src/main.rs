@@ -16,6 +16,7 @@ mod image;
 mod initramfs;
 mod kconfig;
 mod lock;
+mod pinhashes;
 mod plan;
 mod recipes;
 mod release;
@@ -86,13 +87,38 @@ enum Command {
     /// Fuzz every reader of untrusted bytes (images, kernels, boot configs)
     /// and the boot-time syslinux parser; print exec/s, peak RSS, panics, hangs.
     Fuzz(fuzz::Args),
+    /// Build the tarball and write the sha256s of efi.tar.xz and bootx64.efi
+    /// into reproducible.sha256 (--check: compare instead).
+    PinHashes(pinhashes::Args),
     /// Lint .github/workflows/ with actionlint and GitHub's workflow schema (whichever is installed).
     LintCi,
+}
+
+impl Command {
+    /// Commands that run build steps, and so need the build's host packages.
+    fn builds(&self) -> bool {
+        matches!(
+            self,
+            Command::Userland(_)
+                | Command::Kconfig(_)
+                | Command::Bootloader(_)
+                | Command::Tarball(_)
+                | Command::Release(_)
+                | Command::Bench(_)
+                | Command::ReproCheck(_)
+                | Command::PinHashes(_)
+        )
+    }
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let ws = ws::Ws::new(&cli.common)?;
+    if cli.command.builds() {
+        // Before any step: a missing rsync must not surface minutes later
+        // in a make log.
+        hostdeps::ensure_build(&ws)?;
+    }
     match cli.command {
         Command::Fetch(args) => fetch::run(&ws, &args),
         Command::Verify(args) => fetch::verify(&ws, &args),
@@ -112,6 +138,7 @@ fn main() -> Result<()> {
         Command::Release(args) => release::run(&ws, &args),
         Command::Bench(args) => bench::run(&ws, &args),
         Command::Fuzz(args) => fuzz::run(&ws, &args),
+        Command::PinHashes(args) => pinhashes::run(&ws, &args),
         Command::LintCi => cilint::run(&ws),
     }
 }

@@ -5,7 +5,8 @@
 //! fetch tests against a local HTTP server, the kexec.sourceme tests under
 //! busybox ash, the adapt-image tests with sfdisk/mtools/xorriso), a few
 //! seconds of every fuzz target (`fuzz/`), then the
-//! end-to-end QEMU boots, which build (or reuse) the bootloader itself.
+//! end-to-end QEMU boots, which build (or reuse) the bootloader itself,
+//! after checking that build against the committed `reproducible.sha256`.
 
 use std::time::Instant;
 
@@ -63,6 +64,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         None
     } else {
         let t = Instant::now();
+        // The committed hashes first: the boots below use the same build.
+        crate::pinhashes::check(ws).context("test: reproducible.sha256")?;
         e2e::run(ws, &args.e2e).context("test: end-to-end QEMU boots")?;
         crate::ikconfig::buildcheck::run(ws, &Default::default())
             .context("test: ikconfig-check")?;

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use camino::Utf8PathBuf;
 
-use crate::hostdeps;
 use crate::plan::{self, Step};
 use crate::recipes::{self, busybox, kexec_tools, linux_headers, musl, Target};
 use crate::ws::Ws;
@@ -75,10 +74,6 @@ pub fn steps(ws: &Ws, target: Target) -> Result<Vec<Step>> {
 }
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
-    if !ws.dry_run {
-        hostdeps::ensure(ws, &["build-essential", "rsync"], true)
-            .context("userland: host tools")?;
-    }
     let steps = steps(ws, args.target)?;
     let outcomes = plan::execute(ws, &steps).context("userland")?;
     if ws.dry_run {

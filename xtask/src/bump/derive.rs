@@ -106,8 +106,13 @@ fn derive_source(place: &str, old: &Source, old_v: &str, new_v: &str) -> Result<
         }
         Ok(value.replace(old_v, new_v))
     };
+    // Debian's pool is dropped like the Debian coordinates: it ships a new
+    // upstream version only later, under a name of its own.
     let urls = |field: &str, urls: &[String]| -> Result<Vec<String>> {
-        urls.iter().map(|u| swap(field, u)).collect()
+        urls.iter()
+            .filter(|u| !u.contains("/debian/pool/"))
+            .map(|u| swap(field, u))
+            .collect()
     };
     let signature = match &old.signature {
         None => None,

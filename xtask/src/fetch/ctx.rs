@@ -71,6 +71,8 @@ pub struct Ctx<'a> {
     pub apt: bool,
     /// Network settings (retries, timeouts); tests shorten them.
     pub http: http::Settings,
+    /// The Debian archive `apt-get source` uses (a private apt config).
+    pub debian: apt::Archive,
     pub(super) record: RefCell<Record>,
 }
 
@@ -93,6 +95,7 @@ impl<'a> Ctx<'a> {
             mode,
             apt: true,
             http: http::Settings::default(),
+            debian: apt::Archive::default(),
             record: RefCell::new(Record::load(cache)),
         })
     }

@@ -1,6 +1,13 @@
 //! Downloads: reqwest (blocking, rustls) with a progress bar, retries and
 //! HTTP Range resume of a `.partial` file.
 //!
+//! TLS trusts what the system trusts, as curl, apt and git do: the roots
+//! of the platform's store (`rustls-native-certs`: /etc/ssl/certs, or
+//! `$SSL_CERT_FILE` / `$SSL_CERT_DIR`), so a TLS-inspecting proxy whose CA
+//! the system has is accepted; the compiled-in web roots serve only a
+//! system with no store at all. Proxies come from the usual variables
+//! (`https_proxy`, `HTTPS_PROXY`, `all_proxy`, `no_proxy`: reqwest's).
+//!
 //! A file is downloaded into `CACHE/FILE.partial` and handed back only once
 //! its sha256 matches the lock (when it pins one); the caller renames it
 //! after any signature check. A transfer cut short is retried with a Range
@@ -33,6 +40,22 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// Give up on a transfer that sends nothing for this long.
     pub read_timeout: Duration,
+    /// Which certificates TLS trusts.
+    pub trust: Trust,
+}
+
+/// Where the TLS roots come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// The system's store (honouring `$SSL_CERT_FILE` and `$SSL_CERT_DIR`).
+    #[default]
+    System,
+    /// These PEM files and certificate directories only (tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Paths {
+        file: Option<Utf8PathBuf>,
+        dir: Option<Utf8PathBuf>,
+    },
 }
 
 impl Default for Settings {
@@ -42,6 +65,7 @@ impl Default for Settings {
             backoff: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(20),
             read_timeout: Duration::from_secs(60),
+            trust: Trust::System,
         }
     }
 }
@@ -134,15 +158,39 @@ pub fn download(
     Err(failures)
 }
 
-fn client(settings: &Settings) -> Result<reqwest::blocking::Client> {
+pub(super) fn client(settings: &Settings) -> Result<reqwest::blocking::Client> {
     // In the blocking client `timeout` bounds each phase (the response
     // headers, then every read), not the whole transfer: a stall detector.
-    reqwest::blocking::Client::builder()
+    let mut builder = reqwest::blocking::Client::builder()
         .user_agent(concat!("gen-kexec-xtask/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(settings.connect_timeout)
-        .timeout(settings.read_timeout)
-        .build()
-        .context("cannot set up the HTTP client")
+        .timeout(settings.read_timeout);
+    let roots = roots(&settings.trust);
+    if roots.is_empty() && settings.trust == Trust::System {
+        // No store on this system (no ca-certificates): the web roots.
+        builder = builder.tls_built_in_root_certs(true);
+    } else {
+        builder = builder.tls_built_in_root_certs(false);
+        for der in roots {
+            builder = builder.add_root_certificate(
+                reqwest::Certificate::from_der(&der).context("a trust-store certificate")?,
+            );
+        }
+    }
+    builder.build().context("cannot set up the HTTP client")
+}
+
+/// The DER roots `trust` names; unreadable or malformed ones are skipped
+/// (as curl and openssl do), so one bad file in /etc/ssl/certs is harmless.
+fn roots(trust: &Trust) -> Vec<Vec<u8>> {
+    let result = match trust {
+        Trust::System => rustls_native_certs::load_native_certs(),
+        Trust::Paths { file, dir } => rustls_native_certs::load_certs_from_paths(
+            file.as_deref().map(|f| f.as_std_path()),
+            dir.as_deref().map(|d| d.as_std_path()),
+        ),
+    };
+    result.certs.into_iter().map(|c| c.to_vec()).collect()
 }
 
 fn file_len(path: &Utf8Path) -> u64 {
@@ -159,7 +207,16 @@ fn get(client: &reqwest::blocking::Client, url: &str, partial: &Utf8Path) -> Res
     }
     let mut response = request
         .send()
-        .map_err(|e| Failure::Transient(error_chain(&e)))?;
+        .map_err(|e| {
+            let msg = error_chain(&e);
+            // A host that does not resolve, or a certificate not trusted,
+            // will not change in a few seconds: on to the next URL.
+            if msg.contains("dns error") || msg.contains("invalid peer certificate") {
+                Failure::Permanent(msg)
+            } else {
+                Failure::Transient(msg)
+            }
+        })?;
     let status = response.status();
     let offset = match status {
         StatusCode::PARTIAL_CONTENT if have > 0 && content_range_start(&response) == Some(have) => {

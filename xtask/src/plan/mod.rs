@@ -10,6 +10,7 @@
 //! This module holds the plan's data ([`Step`], [`Command`], [`describe`]);
 //! its `run` submodule executes it ([`execute`]).
 
+mod progress;
 mod run;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! Running a plan: each [`Step`] behind its stamp, commands in a clean fixed
 //! environment with their output in `build/logs/<component>.<stage>.log`,
-//! and one line per step saying whether it ran and how long it took.
+//! and one line per step saying whether it ran and how long it took (and,
+//! while a long one runs, a live line: `progress`).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -8,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use camino::Utf8Path;
 
+use super::progress::Live;
 use super::{describe, Action, Step};
 use crate::stamp::{KeyBuilder, Stamp};
 use crate::ws::Ws;
@@ -80,9 +82,24 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
             stamp.clear()?;
             let log = logs.join(format!("{id}.log"));
             let _ = std::fs::remove_file(&log);
+            let live = Live::start(label(step), log.clone());
+            let mut result = Ok(());
             for action in &step.actions {
-                run_action(ws, action, &env, &log)
-                    .with_context(|| format!("{}: {}", step.component, step.stage))?;
+                result = run_action(ws, action, &env, &log);
+                if result.is_err() {
+                    break;
+                }
+            }
+            // The live line goes before anything else is printed.
+            live.finish();
+            let what = || format!("{}: {}", step.component, step.stage);
+            match result {
+                Ok(()) => {}
+                Err(Failure::Command(msg)) => {
+                    print_tail(&log);
+                    return Err(anyhow::anyhow!(msg).context(what()));
+                }
+                Err(Failure::Other(e)) => return Err(e.context(what())),
             }
             for o in &step.outputs {
                 if !o.exists() {
@@ -94,10 +111,7 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
         let seconds = started.elapsed().as_secs_f64();
         // Only what ran: a no-op says so in one line (`summary`).
         if !fresh {
-            println!(
-                "  {:<22} {:<10} {seconds:7.1} s",
-                step.component, step.stage
-            );
+            println!("{} {seconds:7.1} s", label(step));
         }
         last_key.insert(step.component.clone(), key);
         outcomes.push(Outcome {
@@ -107,6 +121,11 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
         });
     }
     Ok(outcomes)
+}
+
+/// A step's name in the columns of its summary line.
+fn label(step: &Step) -> String {
+    format!("  {:<22} {:<10}", step.component, step.stage)
 }
 
 /// One line saying what [`execute`] did: which steps ran, and the time.
@@ -135,47 +154,68 @@ pub fn summary(outcomes: &[Outcome]) -> String {
     }
 }
 
+/// Why an action failed: a command that exited non-zero (its log's tail
+/// is worth showing), or anything else.
+enum Failure {
+    Command(String),
+    Other(anyhow::Error),
+}
+
 fn run_action(
     ws: &Ws,
     action: &Action,
     env: &BTreeMap<String, String>,
     log: &Utf8Path,
-) -> Result<()> {
+) -> Result<(), Failure> {
     match action {
-        Action::Native(n) => (n.run)(ws).with_context(|| n.what.clone()),
+        Action::Native(n) => (n.run)(ws)
+            .with_context(|| n.what.clone())
+            .map_err(Failure::Other),
         Action::Run(c) => {
-            use std::io::Write;
-            let mut full = env.clone();
-            full.extend(c.env.clone());
-            let mut logf = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .with_context(|| format!("cannot open {log}"))?;
-            writeln!(logf, "$ {c}")?;
-            let result = duct::cmd(&c.program, &c.args)
-                .dir(&c.cwd)
-                .full_env(&full)
-                .stdin_null()
-                .stderr_to_stdout()
-                .stdout_file(logf)
-                .unchecked()
-                .run()
-                .with_context(|| format!("cannot start {}", c.program))?;
-            if !result.status.success() {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(25).collect();
-                for line in tail.iter().rev() {
-                    eprintln!("    | {line}");
-                }
-                bail!(
-                    "`{}` failed ({}); full log: {log}",
-                    c.program,
-                    result.status
-                );
+            let status = run_command(c, env, log).map_err(Failure::Other)?;
+            if !status.success() {
+                return Err(Failure::Command(format!(
+                    "`{}` failed ({status}); full log: {log}",
+                    c.program
+                )));
             }
             Ok(())
         }
+    }
+}
+
+fn run_command(
+    c: &super::Command,
+    env: &BTreeMap<String, String>,
+    log: &Utf8Path,
+) -> Result<std::process::ExitStatus> {
+    use std::io::Write;
+    let mut full = env.clone();
+    full.extend(c.env.clone());
+    let mut logf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot open {log}"))?;
+    writeln!(logf, "$ {c}")?;
+    let result = duct::cmd(&c.program, &c.args)
+        .dir(&c.cwd)
+        .full_env(&full)
+        .stdin_null()
+        .stderr_to_stdout()
+        .stdout_file(logf)
+        .unchecked()
+        .run()
+        .with_context(|| format!("cannot start {}", c.program))?;
+    Ok(result.status)
+}
+
+/// The last 25 lines of a failed command's log.
+fn print_tail(log: &Utf8Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(25).collect();
+    for line in tail.iter().rev() {
+        eprintln!("    | {line}");
     }
 }
 

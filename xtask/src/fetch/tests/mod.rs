@@ -2,10 +2,12 @@
 //! `std::net::TcpListener`, so that a test can cut a transfer, ignore or
 //! honour Range, answer 404), real files on disk and real OpenPGP keys.
 
+mod apt;
 mod digests;
 mod download;
 mod lookup;
 mod signatures;
+mod tls;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -181,6 +183,7 @@ impl Fixture {
             backoff: Duration::from_millis(10),
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(5),
+            trust: http::Trust::System,
         };
         ctx
     }
