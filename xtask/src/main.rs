@@ -2,6 +2,7 @@
 //! lives in a module of its own and this file only dispatches.
 
 mod bench;
+mod bootcfg;
 mod bootloader;
 mod bump;
 mod cilint;

@@ -1,21 +1,11 @@
 //! Which kernel a boot image boots by default, read from its boot loader
-//! configuration: isolinux/syslinux (`default`, `label`, `kernel`/`linux`,
-//! `include`, `menu default` when `default` names a `.c32` module; paths
-//! relative to the config file's directory) or GRUB (`set default=`,
+//! configuration: isolinux/syslinux (through [`crate::bootcfg`], the model
+//! of gen-kexec's runtime parser) or GRUB (`set default=`,
 //! `menuentry`, `linux`; `configfile`/`source` followed). Gentoo's minimal
 //! ISO boots `isolinux/gentoo` (older releases) or `boot/gentoo` (GRUB).
 
 use anyhow::{bail, Result};
 
-/// Syslinux looks for these, in this order, relative to the image root.
-const SYSLINUX: &[&str] = &[
-    "isolinux/isolinux.cfg",
-    "boot/isolinux/isolinux.cfg",
-    "isolinux.cfg",
-    "syslinux/syslinux.cfg",
-    "boot/syslinux/syslinux.cfg",
-    "syslinux.cfg",
-];
 const GRUB: &[&str] = &[
     "boot/grub/grub.cfg",
     "boot/grub2/grub.cfg",
@@ -56,11 +46,11 @@ pub fn choose(read: &mut ReadFile) -> Result<Choice> {
         }
         Ok(text)
     };
-    for cfg in SYSLINUX {
-        if let Some(text) = read(cfg)? {
-            if let Some(c) = syslinux(cfg, &String::from_utf8_lossy(&text), read)? {
-                return Ok(c);
-            }
+    // Paths from the image root, as the syslinux model reads them.
+    let mut rooted = |p: &str| read(p.trim_start_matches('/'));
+    if let Some(cfg) = crate::bootcfg::find_config(&mut rooted)? {
+        if let Some(c) = syslinux(&cfg, &mut rooted)? {
+            return Ok(c);
         }
     }
     for cfg in GRUB {
@@ -80,114 +70,40 @@ pub fn choose(read: &mut ReadFile) -> Result<Choice> {
     }
     bail!(
         "found no kernel: no boot configuration naming one ({} or {}) and none of {}",
-        SYSLINUX.join(", "),
+        "isolinux/isolinux.cfg (or syslinux.cfg, extlinux.conf)",
         GRUB.join(", "),
         WELL_KNOWN.join(", ")
     )
 }
 
-/// `path` relative to the directory of `cfg`, unless absolute.
-fn resolve(cfg: &str, path: &str) -> String {
-    match path.strip_prefix('/') {
-        Some(abs) => abs.to_owned(),
-        None => match cfg.rsplit_once('/') {
-            Some((dir, _)) => format!("{dir}/{path}"),
-            None => path.to_owned(),
-        },
+/// What boots with nobody at the keyboard; when that is nothing or names
+/// a kernel the image does not hold (Gentoo's `ontimeout localhost`), the
+/// menu's default entry, else its first bootable entry with a kernel.
+fn syslinux(cfg: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
+    use crate::bootcfg::{model, syslinux::parse, Cpu};
+    let cpu = Cpu::x86_64();
+    let m = crate::bootcfg::entries::Machine { fstype: "iso9660", cpu: &cpu };
+    let config = parse(cfg, None, read)?;
+    let menu = model::menu(&config, &m);
+    let mut labels: Vec<Option<String>> = vec![None];
+    if menu.default != 0 {
+        labels.push(Some(menu.entries[menu.default - 1].label.clone()));
     }
-}
-
-#[derive(Default)]
-struct Syslinux {
-    default: Option<String>,
-    menu_default: Option<String>,
-    /// Labels in order with their kernel (resolved) and the file defining it.
-    labels: Vec<(String, Option<String>)>,
-}
-
-fn syslinux(cfg: &str, text: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
-    let mut s = Syslinux::default();
-    parse_syslinux(cfg, text, read, &mut s, 0)?;
-    let find = |name: &str| {
-        let exact = s.labels.iter().find(|(l, _)| l == name);
-        exact.or_else(|| s.labels.iter().find(|(l, _)| l.eq_ignore_ascii_case(name)))
-    };
-    let pick = |label: &(String, Option<String>), why: String| {
-        label.1.clone().map(|k| Choice {
-            kernel: k,
-            reason: format!("{cfg}: {why} `{}`", label.0),
-        })
-    };
-    if let Some(d) = &s.default {
-        if let Some(l) = find(d) {
-            return Ok(pick(l, "default label".into()));
-        }
-        let file = d.split_whitespace().next().unwrap_or_default();
-        if !file.is_empty() && !file.to_ascii_lowercase().ends_with(".c32") {
-            // Syslinux boots a `default` that is no label as a kernel file.
-            return Ok(Some(Choice {
-                kernel: resolve(cfg, file),
-                reason: format!("{cfg}: default"),
-            }));
-        }
-    }
-    if let Some(l) = s.menu_default.as_deref().and_then(find) {
-        return Ok(pick(l, "menu default label".into()));
-    }
-    Ok(s.labels
-        .iter()
-        .find(|l| l.1.is_some())
-        .and_then(|l| pick(l, "first label".into())))
-}
-
-fn parse_syslinux(
-    cfg: &str,
-    text: &str,
-    read: &mut ReadFile,
-    s: &mut Syslinux,
-    depth: usize,
-) -> Result<()> {
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let Some(keyword) = words.next() else {
-            continue;
-        };
-        let rest: Vec<&str> = words.collect();
-        let arg = rest.first().copied();
-        match (
-            keyword.to_ascii_lowercase().as_str(),
-            arg.map(str::to_ascii_lowercase).as_deref(),
-        ) {
-            ("default", _) => s.default = Some(rest.join(" ")),
-            ("label", _) => s.labels.push((rest.join(" "), None)),
-            ("kernel" | "linux", Some(_)) => {
-                if let Some(label) = s.labels.last_mut() {
-                    label
-                        .1
-                        .get_or_insert_with(|| resolve(cfg, arg.unwrap_or_default()));
-                }
+    labels.extend(menu.entries.iter().filter(|e| e.why.is_empty()).take(8).map(|e| Some(e.label.clone())));
+    let mut fallback = None;
+    for label in labels {
+        if let Ok(plan) = model::plan(read, cfg, "iso9660", &cpu, label.as_deref())? {
+            let choice = Choice {
+                kernel: plan.kernel.trim_start_matches('/').to_owned(),
+                reason: format!("{}: {} `{}`", plan.cfg.trim_start_matches('/'), plan.reason, plan.label),
+            };
+            if read(&plan.kernel)?.is_some() {
+                return Ok(Some(choice));
             }
-            ("menu", Some("default")) => s.menu_default = s.labels.last().map(|l| l.0.clone()),
-            ("include", Some(_)) | ("menu", Some("include")) => {
-                let file = if keyword.eq_ignore_ascii_case("menu") {
-                    rest.get(1)
-                } else {
-                    arg.as_ref()
-                };
-                let Some(file) = file else { continue };
-                let path = resolve(cfg, file);
-                if depth >= MAX_INCLUDE_DEPTH {
-                    bail!("{cfg}: `include` nested deeper than {MAX_INCLUDE_DEPTH}: a loop?");
-                }
-                // Syslinux skips a missing include file.
-                if let Some(text) = read(&path)? {
-                    parse_syslinux(&path, &String::from_utf8_lossy(&text), read, s, depth + 1)?;
-                }
-            }
-            _ => {}
+            fallback = fallback.or(Some(choice));
         }
     }
-    Ok(())
+    Ok(fallback)
 }
 
 /// Strip a GRUB device prefix (`($root)/boot/x`, `(cd0)/x`) and quotes.
@@ -283,7 +199,7 @@ mod tests {
     fn gentoo_isolinux_default_label() {
         let c = choose_in(&[("isolinux/isolinux.cfg", GENTOO_ISOLINUX)]).unwrap();
         assert_eq!(c.kernel, "isolinux/gentoo");
-        assert_eq!(c.reason, "isolinux/isolinux.cfg: default label `gentoo`");
+        assert_eq!(c.reason, "isolinux/isolinux.cfg: ONTIMEOUT localhost `gentoo`");
     }
 
     #[test]
@@ -291,9 +207,9 @@ mod tests {
         let main = "UI vesamenu.c32\nDEFAULT vesamenu.c32\nINCLUDE menu.cfg\n";
         let menu = "LABEL rescue\n\tKERNEL /boot/rescue\nLABEL live\n\tMENU DEFAULT\n\tLINUX ../live/vmlinuz\n\tinclude missing.cfg\n";
         let c = choose_in(&[("isolinux/isolinux.cfg", main), ("isolinux/menu.cfg", menu)]).unwrap();
-        assert_eq!(c.kernel, "isolinux/../live/vmlinuz");
+        assert_eq!(c.kernel, "live/vmlinuz");
         assert!(
-            c.reason.contains("menu default label `live`"),
+            c.reason.contains("menu entry 2 (live) `live`"),
             "{}",
             c.reason
         );
