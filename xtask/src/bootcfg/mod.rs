@@ -13,6 +13,7 @@ pub mod entries;
 pub mod model;
 pub mod syslinux;
 
+#[allow(unused_imports)]
 pub use model::{plan, Plan};
 
 /// Reads a file of the partition, by its path from the root: `Ok(None)`
