@@ -95,9 +95,14 @@ fn syslinux(cfg: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
         if let Ok(plan) = model::plan(read, cfg, "iso9660", &cpu, label.as_deref())? {
             let choice = Choice {
                 kernel: plan.kernel.trim_start_matches('/').to_owned(),
-                reason: format!("{}: {} `{}`", plan.cfg.trim_start_matches('/'), plan.reason, plan.label)
-                    // A fallback label is not gen-kexec.conf's.
-                    .replace("label= in gen-kexec.conf", "fallback label"),
+                reason: format!(
+                    "{}: {} `{}`",
+                    plan.cfg.trim_start_matches('/'),
+                    if plan.label == config.default.split(' ').next().unwrap_or("") { "default label" } else { &plan.reason },
+                    plan.label
+                )
+                // A fallback label is not gen-kexec.conf's.
+                .replace("label= in gen-kexec.conf", "fallback label"),
             };
             if read(&plan.kernel)?.is_some() {
                 return Ok(Some(choice));
@@ -202,7 +207,7 @@ mod tests {
         // `ontimeout localhost` names no kernel the image holds: the default label.
         let c = choose_in(&[("isolinux/isolinux.cfg", GENTOO_ISOLINUX), ("isolinux/gentoo", "k")]).unwrap();
         assert_eq!(c.kernel, "isolinux/gentoo");
-        assert_eq!(c.reason, "isolinux/isolinux.cfg: fallback label `gentoo`");
+        assert_eq!(c.reason, "isolinux/isolinux.cfg: default label `gentoo`");
     }
 
     #[test]
