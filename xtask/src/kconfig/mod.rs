@@ -118,6 +118,30 @@ pub fn configure_step(
                 },
             )
         }
+        Base::FileComponent(name) => {
+            let (base, name, obj) = (profile.base.clone(), name.clone(), obj.to_owned());
+            step.dep(&name).native(
+                format!("copy the config pinned as {base} to {obj}/.config"),
+                move |ws| {
+                    let file = crate::fetch::ensure(ws, &name)
+                        .with_context(|| format!("kernel config base `{base}`"))?;
+                    let text = std::fs::read(&file.path)
+                        .with_context(|| format!("cannot read base config {}", file.path))?;
+                    // `ensure` may trust an unchanged file from an earlier
+                    // run; these are the bytes used, so hash them again.
+                    let sha256 = crate::stamp::sha256_bytes(&text);
+                    if sha256 != file.sha256 {
+                        bail!(
+                            "kernel config base `{base}`: {} changed while it was read \
+                             (sha256 {sha256}, pinned {})",
+                            file.path,
+                            file.sha256
+                        );
+                    }
+                    fsutil::write_atomic(&obj.join(".config"), &text)
+                },
+            )
+        }
     };
     let frags = profile.fragments.clone();
     let obj_m = obj.to_owned();
@@ -136,11 +160,20 @@ pub fn configure_step(
         .output(obj.join(diff::BASE_FILE)))
 }
 
+/// The `sources.lock` component a base is pinned as, if any.
+pub fn base_component(base: &Base) -> Option<&str> {
+    match base {
+        Base::IsoComponent(name) | Base::FileComponent(name) => Some(name),
+        _ => None,
+    }
+}
+
 /// What the base needs before [`configure_step`]: for
-/// `iso:component:NAME`, the Fetch step of NAME (the ISO, verified against
-/// sources.lock); nothing for the other bases.
+/// `iso:component:NAME` and `file:component:NAME`, the Fetch step of NAME
+/// (the ISO or the config, verified against sources.lock); nothing for the
+/// other bases.
 pub fn base_steps(ws: &crate::ws::Ws, profile: &Profile) -> Result<Vec<Step>> {
-    let Base::IsoComponent(name) = &profile.base else {
+    let Some(name) = base_component(&profile.base) else {
         return Ok(Vec::new());
     };
     let lock = ws.lock()?;
@@ -152,12 +185,22 @@ pub fn base_steps(ws: &crate::ws::Ws, profile: &Profile) -> Result<Vec<Step>> {
             not_in_lock(name)
         );
     }
-    Ok(vec![crate::recipes::fetch_step(ws, name, "image")?])
+    let what = match profile.base {
+        Base::IsoComponent(_) => "image",
+        _ => "kernel configuration",
+    };
+    Ok(vec![crate::recipes::fetch_step(ws, name, what)?])
 }
 
 /// Why an `iso:component:NAME` base cannot be had when the lock lacks NAME,
 /// and what to do.
 pub fn not_in_lock(name: &str) -> String {
+    if name != "gentoo-minimal-iso" {
+        return format!(
+            "names the component `{name}`, which {} does not have",
+            crate::lock::LOCK_FILE
+        );
+    }
     format!(
         "names the component `{name}`, which {} does not have.\n  For \
          `gentoo-minimal-iso`: its entry in sources.lock is a commented-out template until a \
