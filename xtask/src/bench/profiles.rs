@@ -140,9 +140,9 @@ mod tests {
         let t = table(&["tiny".into(), "gentoo-2018".into()], &cols);
         assert_eq!(
             t,
-            "\nmeasure         tiny  gentoo-2018\n\
-             size             2 B    6403072 B\n\
-             boot               -        0.2 s\n"
+            "\nmeasure  tiny  gentoo-2018\n\
+             size      2 B    6403072 B\n\
+             boot        -        0.2 s\n"
         );
     }
 }
