@@ -188,7 +188,10 @@ fn base_pin(ws: &Ws, profile: &Profile) -> Result<Option<BasePin>> {
         entry.version, src.file, f.sha256
     );
     if let Some(origin) = &src.sha256_origin {
-        toml.push_str(&format!(", sha256_origin = {}", toml::Value::from(origin.as_str())));
+        toml.push_str(&format!(
+            ", sha256_origin = {}",
+            toml::Value::from(origin.as_str())
+        ));
     }
     toml.push_str(" }");
     Ok(Some(BasePin { toml, path: f.path }))

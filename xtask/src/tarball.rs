@@ -144,10 +144,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let efi = bootloader::outputs(ws, args.target, &args.profile).efi;
     bootloader::report_sizes(ws, args.target, &[&efi, &tarball])?;
     let shown = tarball.strip_prefix(&ws.root).unwrap_or(&tarball);
-    println!(
-        "  sha256 {}  {shown}",
-        crate::stamp::sha256_file(&tarball)?
-    );
+    println!("  sha256 {}  {shown}", crate::stamp::sha256_file(&tarball)?);
     println!("  total {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -155,6 +152,27 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gentoo_profile_fetches_its_pinned_config_before_configuring_and_goes_to_its_own_dir() {
+        let ws = crate::recipes::testutil::ws();
+        let (steps, tarball) = steps(&ws, Target::X86_64, "gentoo-2018").unwrap();
+        let ids: Vec<String> = steps.iter().map(Step::id).collect();
+        let pos = |id: &str| {
+            ids.iter()
+                .position(|i| i == id)
+                .unwrap_or_else(|| panic!("{id}: {ids:?}"))
+        };
+        assert!(pos("gentoo-kconfig-2018.fetch") < pos("linux-gentoo-2018-x86_64.configure"));
+        assert_eq!(ids.last().unwrap(), "tarball-gentoo-2018-x86_64.install");
+        assert_eq!(tarball, ws.dist.join("gentoo-2018/efi.tar.xz"));
+        assert_eq!(path(&ws, Target::X86_64, "tiny"), ws.dist.join(TARBALL));
+        let text = crate::plan::describe(&steps);
+        assert!(
+            text.contains("installcd-4.14.52.config sha256=03078fe9"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn tarball_members_are_sorted_numeric_and_normalised() {

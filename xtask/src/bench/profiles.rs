@@ -29,9 +29,17 @@ pub fn run(ws: &Ws, names: &[String], cold: bool, no_boot: bool) -> Result<()> {
         println!(
             "bench would: {}bring `cargo xtask tarball --profile P` up to date for P in {}, \
              report each one's build time (its steps' last runs), sizes{}",
-            if cold { "build each profile cold in <build>/bench-cold-P, " } else { "" },
+            if cold {
+                "build each profile cold in <build>/bench-cold-P, "
+            } else {
+                ""
+            },
             profiles.join(", "),
-            if no_boot { "" } else { " and boot figures (the timed e2e cases)" }
+            if no_boot {
+                ""
+            } else {
+                " and boot figures (the timed e2e cases)"
+            }
         );
         return Ok(());
     }
@@ -51,7 +59,10 @@ fn column(ws: &Ws, profile: &str, cold: bool, no_boot: bool) -> Result<Column> {
         let scratch = ws.build.join(format!("bench-cold-{profile}"));
         crate::fsutil::remove_dir_all_if_exists(&scratch)?;
         let t = timed(ws, &scratch, &["tarball", "--profile", profile], true)?;
-        col.push(("build: cold tarball, timed now".to_owned(), format!("{t:.0} s")));
+        col.push((
+            "build: cold tarball, timed now".to_owned(),
+            format!("{t:.0} s"),
+        ));
         crate::fsutil::remove_dir_all_if_exists(&scratch)?;
     }
     println!("bench: bringing `cargo xtask tarball --profile {profile}` up to date (not timed)");
@@ -71,7 +82,10 @@ fn column(ws: &Ws, profile: &str, cold: bool, no_boot: bool) -> Result<Column> {
         0 => format!("{t:.0} s"),
         n => format!("{t:.0} s ({n} unrecorded)"),
     };
-    col.push(("build: kernel (configure, compile, link)".into(), recorded(kern)));
+    col.push((
+        "build: kernel (configure, compile, link)".into(),
+        recorded(kern),
+    ));
     col.push(("build: whole tarball, sum of steps".into(), recorded(all)));
     let efi = crate::bootloader::outputs(ws, target, profile).efi;
     for (what, path) in [("size: bootx64.efi", &efi), ("size: efi.tar.xz", &tarball)] {

@@ -19,9 +19,17 @@ use crate::ws::Ws;
 /// `cargo xtask tarball [--profile NAME]`: builds (or finds up to date)
 /// `dist/efi.tar.xz` (`dist/NAME/efi.tar.xz`) and returns its path.
 pub fn product_tarball(ws: &Ws, profile: Option<&str>) -> Result<Utf8PathBuf> {
-    let profile = profile.unwrap_or(crate::kconfig::profile::DEFAULT_PROFILE).to_owned();
+    let profile = profile
+        .unwrap_or(crate::kconfig::profile::DEFAULT_PROFILE)
+        .to_owned();
     let target = Target::X86_64;
-    tarball::run(ws, &tarball::Args { profile: profile.clone(), target })?;
+    tarball::run(
+        ws,
+        &tarball::Args {
+            profile: profile.clone(),
+            target,
+        },
+    )?;
     Ok(tarball::path(ws, target, &profile))
 }
 

@@ -18,9 +18,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::fsutil;
 use crate::plan::{Command, Stage, Step};
 use crate::stamp::Input;
+pub use cmd::{run, Args};
 use config::{Origin, Value, Wish};
 use profile::{Base, Profile};
-pub use cmd::{run, Args};
 
 /// `ARCH=` for every kernel make invocation, and the matching `arch/` dir.
 pub const ARCH: &str = "x86_64";
