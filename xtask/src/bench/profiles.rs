@@ -96,7 +96,12 @@ fn column(ws: &Ws, profile: &str, cold: bool, no_boot: bool) -> Result<Column> {
     }
     if !no_boot {
         for r in boot_rows(ws, Some(profile))? {
-            col.push((r.what, r.figure));
+            // "..., median / max of N boots": N differs between columns.
+            let what = match r.what.split_once(", median / max of ") {
+                Some((m, _)) => format!("{m}, median / max"),
+                None => r.what,
+            };
+            col.push((what, r.figure));
         }
     }
     Ok(col)
