@@ -30,7 +30,16 @@ pub struct Args {
     /// boot menu's: a few minutes under TCG).
     #[arg(long)]
     pub no_boot: bool,
+    /// Compare these kernel profiles with `tiny` instead (repeatable): build
+    /// time, bootx64.efi and efi.tar.xz sizes and boot figures, one column
+    /// each. The build time is what each step took when it last ran (with
+    /// `--cold`: a build from nothing, timed now; tens of minutes for a
+    /// distribution config).
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
 }
+
+mod profiles;
 
 /// One line of the table.
 struct Row {
@@ -50,6 +59,9 @@ fn row(what: impl Into<String>, figure: String, target: &'static str, ok: bool) 
 }
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
+    if !args.profiles.is_empty() {
+        return profiles::run(ws, &args.profiles, args.cold, args.no_boot);
+    }
     if ws.dry_run {
         println!(
             "bench would: {}bring {} up to date, time no-op `cargo xtask fetch`, `userland` and \
@@ -115,7 +127,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     rows.extend(adapt_rows(ws, args.image_size).context("bench: adapt-image")?);
     rows.extend(size_rows(ws)?);
     if !args.no_boot {
-        rows.extend(boot_rows(ws).context("bench: boot figures (cargo xtask e2e)")?);
+        rows.extend(boot_rows(ws, None)?);
     }
     print_table(&rows);
     Ok(())
@@ -123,9 +135,10 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
 
 /// The timed e2e boots: gen-kexec's own part (ESP found -> `kexec -e`),
 /// its `kexec -l`, and device probing, reported apart as the target says.
-fn boot_rows(ws: &Ws) -> Result<Vec<Row>> {
+fn boot_rows(ws: &Ws, profile: Option<&str>) -> Result<Vec<Row>> {
     let cases = crate::e2e::benchmarked_cases();
-    let results = crate::e2e::boot(ws, &cases, crate::e2e::AccelChoice::Auto, None)?;
+    let results = crate::e2e::boot(ws, &cases, crate::e2e::AccelChoice::Auto, None, profile)
+        .context("bench: boot figures (cargo xtask e2e)")?;
     let failed = crate::e2e::report::failed(&results);
     if !failed.is_empty() {
         bail!(
@@ -183,6 +196,14 @@ fn boot_rows(ws: &Ws) -> Result<Vec<Row>> {
         rows.push(row(
             "boot: init -> ESP found (device probing)",
             fig(probe),
+            "(reported)",
+            true,
+        ));
+    }
+    if let Some(start) = spread(timed.iter().filter_map(|t| t.to_init).collect()) {
+        rows.push(row(
+            "boot: QEMU start -> /init (firmware, kernel)",
+            fig(start),
             "(reported)",
             true,
         ));

@@ -115,6 +115,10 @@ fn manifest(ws: &Ws, target: Target, profile: &Profile, k: &linux::Kernel) -> Re
         "target = \"{target}\"\nprofile = \"{}\"\nbase = \"{}\"",
         profile.name, profile.base
     )?;
+    let base_pin = base_pin(ws, profile)?;
+    if let Some(pin) = &base_pin {
+        writeln!(m, "{}", pin.toml)?;
+    }
     writeln!(m, "source_date_epoch = {epoch}\n")?;
     let mut entry = |kind: &str, what: &str, p: &Utf8Path| -> Result<()> {
         let size = std::fs::metadata(p)
@@ -138,6 +142,9 @@ fn manifest(ws: &Ws, target: Target, profile: &Profile, k: &linux::Kernel) -> Re
         "kernel profiles",
         &ws.root.join(profile::PROFILES_FILE),
     )?;
+    if let Some(pin) = &base_pin {
+        entry("input", "kernel config base", &pin.path)?;
+    }
     for f in &profile.fragments {
         entry("input", "kernel config fragment", f)?;
     }
@@ -160,6 +167,34 @@ fn manifest(ws: &Ws, target: Target, profile: &Profile, k: &linux::Kernel) -> Re
         std::fs::read_to_string(&k.config).with_context(|| format!("cannot read {}", k.config))?;
     writeln!(m, "kernel_config = '''\n{config}'''")?;
     Ok(m)
+}
+
+/// A base pinned in `sources.lock` (`iso:component:NAME`,
+/// `file:component:NAME`): the manifest's `base_pin` lines, and the file.
+struct BasePin {
+    toml: String,
+    path: Utf8PathBuf,
+}
+
+fn base_pin(ws: &Ws, profile: &Profile) -> Result<Option<BasePin>> {
+    let Some(name) = crate::kconfig::base_component(&profile.base) else {
+        return Ok(None);
+    };
+    let f = crate::fetch::ensure(ws, name).with_context(|| format!("manifest: base {name}"))?;
+    let entry = ws.lock()?.get(name)?;
+    let src = &entry.source[f.source_index];
+    let mut toml = format!(
+        "base_pin = {{ component = \"{name}\", version = \"{}\", file = \"{}\", sha256 = \"{}\"",
+        entry.version, src.file, f.sha256
+    );
+    if let Some(origin) = &src.sha256_origin {
+        toml.push_str(&format!(
+            ", sha256_origin = {}",
+            toml::Value::from(origin.as_str())
+        ));
+    }
+    toml.push_str(" }");
+    Ok(Some(BasePin { toml, path: f.path }))
 }
 
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {

@@ -144,7 +144,10 @@ pub fn ensure(ws: &Ws, packages: &[&str], check_only: bool) -> Result<()> {
             .context("host-deps: apt-get install")?;
             let still = self::missing(ws, packages)?;
             if !still.is_empty() {
-                bail!("host-deps: still not installed after apt-get install: {}", still.join(" "));
+                bail!(
+                    "host-deps: still not installed after apt-get install: {}",
+                    still.join(" ")
+                );
             }
             return Ok(());
         }
@@ -176,7 +179,14 @@ mod tests {
 
     #[test]
     fn the_build_needs_what_the_kernel_build_runs() {
-        for p in ["rsync", "flex", "bison", "bc", "libelf-dev", "build-essential"] {
+        for p in [
+            "rsync",
+            "flex",
+            "bison",
+            "bc",
+            "libelf-dev",
+            "build-essential",
+        ] {
             assert!(BUILD.contains(&p), "{p}");
         }
     }

@@ -37,6 +37,7 @@ fn build_and_hash(ws: &Ws) -> Result<Vec<(String, String)>> {
     crate::tarball::run(
         ws,
         &crate::tarball::Args {
+            profile: crate::kconfig::profile::DEFAULT_PROFILE.to_owned(),
             target: Target::X86_64,
         },
     )?;
@@ -72,12 +73,10 @@ fn parse(text: &str) -> Vec<(String, String)> {
 fn compare(pinned: &[(String, String)], built: &[(String, String)]) -> Vec<String> {
     built
         .iter()
-        .filter_map(|(name, sha)| {
-            match pinned.iter().find(|(n, _)| n == name) {
-                Some((_, want)) if want == sha => None,
-                Some((_, want)) => Some(format!("{name}: built {sha}, pinned {want}")),
-                None => Some(format!("{name}: built {sha}, not pinned")),
-            }
+        .filter_map(|(name, sha)| match pinned.iter().find(|(n, _)| n == name) {
+            Some((_, want)) if want == sha => None,
+            Some((_, want)) => Some(format!("{name}: built {sha}, pinned {want}")),
+            None => Some(format!("{name}: built {sha}, not pinned")),
         })
         .collect()
 }
@@ -112,7 +111,10 @@ pub fn check(ws: &Ws) -> Result<()> {
             diffs.join("\n  ")
         );
     }
-    println!("pin-hashes: the build equals {FILE} ({} files)", built.len());
+    println!(
+        "pin-hashes: the build equals {FILE} ({} files)",
+        built.len()
+    );
     Ok(())
 }
 
@@ -133,18 +135,27 @@ mod tests {
         other[0].1 = "c".repeat(64);
         assert_eq!(
             compare(&parse(&text), &other),
-            [format!("efi.tar.xz: built {}, pinned {}", "c".repeat(64), "a".repeat(64))]
+            [format!(
+                "efi.tar.xz: built {}, pinned {}",
+                "c".repeat(64),
+                "a".repeat(64)
+            )]
         );
     }
 
     #[test]
     fn the_committed_file_pins_both_artifacts() {
-        let root = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let root = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
         let text = std::fs::read_to_string(root.join(FILE)).unwrap();
         let names: Vec<String> = parse(&text).into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["efi.tar.xz", "bootx64.efi"]);
         for (_, sha) in parse(&text) {
-            assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()), "{sha}");
+            assert!(
+                sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{sha}"
+            );
         }
     }
 }

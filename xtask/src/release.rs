@@ -57,7 +57,8 @@ pub struct Release {
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     // A bad key should fail before a long build, not after.
     let key = sign::load(args.signing_key.as_deref()).context("release: signing key")?;
-    let (steps, tarball) = tarball::steps(ws, args.target)?;
+    let (steps, tarball) =
+        tarball::steps(ws, args.target, crate::kconfig::profile::DEFAULT_PROFILE)?;
     plan::execute(ws, &steps).context("release: build")?;
     if ws.dry_run {
         println!(

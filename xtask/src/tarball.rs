@@ -23,6 +23,10 @@ const XZ_PRESET: u32 = 9 | 0x8000_0000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Kernel configuration profile (kconfig-fragments/linux/profiles.toml);
+    /// other than the default, the tarball goes to `dist/<profile>/`.
+    #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+    pub profile: String,
     /// Architecture to build for.
     #[arg(long, value_enum, default_value_t = Target::X86_64)]
     pub target: Target,
@@ -93,15 +97,26 @@ pub fn xz(data: &[u8]) -> Result<Vec<u8>> {
     Ok(enc.finish()?)
 }
 
-pub fn steps(ws: &Ws, target: Target) -> Result<(Vec<Step>, Utf8PathBuf)> {
-    let (mut steps, out) = bootloader::steps(ws, target, profile::DEFAULT_PROFILE)?;
+/// `dist/efi.tar.xz` for the default profile, `dist/<profile>/efi.tar.xz`
+/// for the others (next to their bootx64.efi).
+pub fn path(ws: &Ws, target: Target, profile: &str) -> Utf8PathBuf {
+    let efi = bootloader::outputs(ws, target, profile).efi;
+    efi.with_file_name(TARBALL)
+}
+
+pub fn steps(ws: &Ws, target: Target, profile: &str) -> Result<(Vec<Step>, Utf8PathBuf)> {
+    let (mut steps, out) = bootloader::steps(ws, target, profile)?;
     let sourceme = ws.root.join(SOURCEME);
-    let tarball = ws.dist.join(TARBALL);
+    let tarball = path(ws, target, profile);
+    let component = match profile {
+        profile::DEFAULT_PROFILE => target.component("tarball"),
+        _ => target.component(&format!("tarball-{profile}")),
+    };
     let epoch = ws.source_date_epoch()?;
     let members = members(&out.efi, &sourceme);
     let dest = tarball.clone();
     steps.push(
-        Step::new(&target.component("tarball"), Stage::Install)
+        Step::new(&component, Stage::Install)
             .dep(&out.component)
             .input(Input::File(sourceme))
             .value("mtime", epoch.to_string())
@@ -120,18 +135,16 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     if !ws.root.join(SOURCEME).exists() {
         anyhow::bail!("{SOURCEME} is missing: it is the default script the tarball ships");
     }
-    let (steps, tarball) = steps(ws, args.target)?;
+    let (steps, tarball) = steps(ws, args.target, &args.profile)?;
     let outcomes = plan::execute(ws, &steps).context("tarball")?;
     if ws.dry_run {
         return Ok(());
     }
     println!("  {}", plan::summary(&outcomes));
-    let efi = bootloader::outputs(ws, args.target, profile::DEFAULT_PROFILE).efi;
+    let efi = bootloader::outputs(ws, args.target, &args.profile).efi;
     bootloader::report_sizes(ws, args.target, &[&efi, &tarball])?;
-    println!(
-        "  sha256 {}  dist/{TARBALL}",
-        crate::stamp::sha256_file(&tarball)?
-    );
+    let shown = tarball.strip_prefix(&ws.root).unwrap_or(&tarball);
+    println!("  sha256 {}  {shown}", crate::stamp::sha256_file(&tarball)?);
     println!("  total {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -139,6 +152,27 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gentoo_profile_fetches_its_pinned_config_before_configuring_and_goes_to_its_own_dir() {
+        let ws = crate::recipes::testutil::ws();
+        let (steps, tarball) = steps(&ws, Target::X86_64, "gentoo-2018").unwrap();
+        let ids: Vec<String> = steps.iter().map(Step::id).collect();
+        let pos = |id: &str| {
+            ids.iter()
+                .position(|i| i == id)
+                .unwrap_or_else(|| panic!("{id}: {ids:?}"))
+        };
+        assert!(pos("gentoo-kconfig-2018.fetch") < pos("linux-gentoo-2018-x86_64.configure"));
+        assert_eq!(ids.last().unwrap(), "tarball-gentoo-2018-x86_64.install");
+        assert_eq!(tarball, ws.dist.join("gentoo-2018/efi.tar.xz"));
+        assert_eq!(path(&ws, Target::X86_64, "tiny"), ws.dist.join(TARBALL));
+        let text = crate::plan::describe(&steps);
+        assert!(
+            text.contains("installcd-4.14.52.config sha256=03078fe9"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn tarball_members_are_sorted_numeric_and_normalised() {

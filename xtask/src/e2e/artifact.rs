@@ -16,16 +16,21 @@ use crate::stamp::Input;
 use crate::tarball;
 use crate::ws::Ws;
 
-/// `cargo xtask tarball`: builds (or finds up to date) `dist/efi.tar.xz`
-/// and returns its path.
-pub fn product_tarball(ws: &Ws) -> Result<Utf8PathBuf> {
+/// `cargo xtask tarball [--profile NAME]`: builds (or finds up to date)
+/// `dist/efi.tar.xz` (`dist/NAME/efi.tar.xz`) and returns its path.
+pub fn product_tarball(ws: &Ws, profile: Option<&str>) -> Result<Utf8PathBuf> {
+    let profile = profile
+        .unwrap_or(crate::kconfig::profile::DEFAULT_PROFILE)
+        .to_owned();
+    let target = Target::X86_64;
     tarball::run(
         ws,
         &tarball::Args {
-            target: Target::X86_64,
+            profile: profile.clone(),
+            target,
         },
     )?;
-    Ok(ws.dist.join(tarball::TARBALL))
+    Ok(tarball::path(ws, target, &profile))
 }
 
 /// Where fixture `f`, adapted, is kept.

@@ -63,6 +63,10 @@ pub struct Args {
     /// QEMU accelerator: auto probes KVM (it may exist and still not work).
     #[arg(long, value_enum, default_value_t)]
     pub accel: AccelChoice,
+    /// Boot the bootloader of this kernel profile (`cargo xtask tarball
+    /// --profile NAME`) [default: tiny].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -253,7 +257,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         return Ok(());
     }
     let cases = select(&args.cases)?;
-    let results = boot(ws, &cases, args.accel, args.timeout)?;
+    let profile = args.profile.as_deref();
+    let results = boot(ws, &cases, args.accel, args.timeout, profile)?;
     if ws.dry_run {
         return Ok(());
     }
@@ -323,6 +328,7 @@ pub fn boot(
     cases: &[Case],
     accel: AccelChoice,
     timeout: Option<u64>,
+    profile: Option<&str>,
 ) -> Result<Vec<runner::CaseResult>> {
     let mut wanted: Vec<&str> = hostdeps::TEST.to_vec();
     wanted.extend_from_slice(hostdeps::BUILD);
@@ -351,7 +357,7 @@ pub fn boot(
     }
     let mut steps = fixtures::steps(ws, &kernel, &fixture_list).context("e2e: fixtures")?;
     let tarball =
-        artifact::product_tarball(ws).context("e2e: the product (cargo xtask tarball)")?;
+        artifact::product_tarball(ws, profile).context("e2e: the product (cargo xtask tarball)")?;
     steps.extend(artifact::adapt_steps(ws, &tarball, &fixture_list)?);
     crate::plan::execute(ws, &steps).context("e2e: fixtures and adapted images")?;
 

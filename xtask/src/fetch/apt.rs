@@ -115,7 +115,10 @@ fn private_config(ctx: &Ctx, suite: &str) -> Result<Vec<String>> {
         // The `_apt` user cannot enter a private cache under a 0700 home.
         opts.push("APT::Sandbox::User=root".to_owned());
     }
-    Ok(opts.into_iter().flat_map(|o| ["-o".to_owned(), o]).collect())
+    Ok(opts
+        .into_iter()
+        .flat_map(|o| ["-o".to_owned(), o])
+        .collect())
 }
 
 fn source_in(
@@ -135,7 +138,11 @@ fn source_in(
         src.file, ctx.cache
     );
     let run = |what: &str, c: xshell::Cmd| -> Result<()> {
-        let out = c.ignore_status().quiet().output().context("cannot run apt-get")?;
+        let out = c
+            .ignore_status()
+            .quiet()
+            .output()
+            .context("cannot run apt-get")?;
         if !out.status.success() {
             bail!(
                 "`apt-get {what}` failed ({}): {}",

@@ -205,18 +205,16 @@ fn get(client: &reqwest::blocking::Client, url: &str, partial: &Utf8Path) -> Res
     if have > 0 {
         request = request.header(RANGE, format!("bytes={have}-"));
     }
-    let mut response = request
-        .send()
-        .map_err(|e| {
-            let msg = error_chain(&e);
-            // A host that does not resolve, or a certificate not trusted,
-            // will not change in a few seconds: on to the next URL.
-            if msg.contains("dns error") || msg.contains("invalid peer certificate") {
-                Failure::Permanent(msg)
-            } else {
-                Failure::Transient(msg)
-            }
-        })?;
+    let mut response = request.send().map_err(|e| {
+        let msg = error_chain(&e);
+        // A host that does not resolve, or a certificate not trusted,
+        // will not change in a few seconds: on to the next URL.
+        if msg.contains("dns error") || msg.contains("invalid peer certificate") {
+            Failure::Permanent(msg)
+        } else {
+            Failure::Transient(msg)
+        }
+    })?;
     let status = response.status();
     let offset = match status {
         StatusCode::PARTIAL_CONTENT if have > 0 && content_range_start(&response) == Some(have) => {

@@ -3,6 +3,8 @@
 //! its value. When one did not, the error lists each dropped symbol with the
 //! `depends on`/`select` lines Kconfig gives for it.
 
+mod cmd;
+pub mod compare;
 pub mod config;
 pub mod deps;
 pub mod diff;
@@ -16,6 +18,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::fsutil;
 use crate::plan::{Command, Stage, Step};
 use crate::stamp::Input;
+pub use cmd::{run, Args};
 use config::{Origin, Value, Wish};
 use profile::{Base, Profile};
 
@@ -118,6 +121,30 @@ pub fn configure_step(
                 },
             )
         }
+        Base::FileComponent(name) => {
+            let (base, name, obj) = (profile.base.clone(), name.clone(), obj.to_owned());
+            step.dep(&name).native(
+                format!("copy the config pinned as {base} to {obj}/.config"),
+                move |ws| {
+                    let file = crate::fetch::ensure(ws, &name)
+                        .with_context(|| format!("kernel config base `{base}`"))?;
+                    let text = std::fs::read(&file.path)
+                        .with_context(|| format!("cannot read base config {}", file.path))?;
+                    // `ensure` may trust an unchanged file from an earlier
+                    // run; these are the bytes used, so hash them again.
+                    let sha256 = crate::stamp::sha256_bytes(&text);
+                    if sha256 != file.sha256 {
+                        bail!(
+                            "kernel config base `{base}`: {} changed while it was read \
+                             (sha256 {sha256}, pinned {})",
+                            file.path,
+                            file.sha256
+                        );
+                    }
+                    fsutil::write_atomic(&obj.join(".config"), &text)
+                },
+            )
+        }
     };
     let frags = profile.fragments.clone();
     let obj_m = obj.to_owned();
@@ -136,11 +163,20 @@ pub fn configure_step(
         .output(obj.join(diff::BASE_FILE)))
 }
 
+/// The `sources.lock` component a base is pinned as, if any.
+pub fn base_component(base: &Base) -> Option<&str> {
+    match base {
+        Base::IsoComponent(name) | Base::FileComponent(name) => Some(name),
+        _ => None,
+    }
+}
+
 /// What the base needs before [`configure_step`]: for
-/// `iso:component:NAME`, the Fetch step of NAME (the ISO, verified against
-/// sources.lock); nothing for the other bases.
+/// `iso:component:NAME` and `file:component:NAME`, the Fetch step of NAME
+/// (the ISO or the config, verified against sources.lock); nothing for the
+/// other bases.
 pub fn base_steps(ws: &crate::ws::Ws, profile: &Profile) -> Result<Vec<Step>> {
-    let Base::IsoComponent(name) = &profile.base else {
+    let Some(name) = base_component(&profile.base) else {
         return Ok(Vec::new());
     };
     let lock = ws.lock()?;
@@ -152,12 +188,22 @@ pub fn base_steps(ws: &crate::ws::Ws, profile: &Profile) -> Result<Vec<Step>> {
             not_in_lock(name)
         );
     }
-    Ok(vec![crate::recipes::fetch_step(ws, name, "image")?])
+    let what = match profile.base {
+        Base::IsoComponent(_) => "image",
+        _ => "kernel configuration",
+    };
+    Ok(vec![crate::recipes::fetch_step(ws, name, what)?])
 }
 
 /// Why an `iso:component:NAME` base cannot be had when the lock lacks NAME,
 /// and what to do.
 pub fn not_in_lock(name: &str) -> String {
+    if name != "gentoo-minimal-iso" {
+        return format!(
+            "names the component `{name}`, which {} does not have",
+            crate::lock::LOCK_FILE
+        );
+    }
     format!(
         "names the component `{name}`, which {} does not have.\n  For \
          `gentoo-minimal-iso`: its entry in sources.lock is a commented-out template until a \
@@ -253,86 +299,3 @@ pub fn explain(
 
 #[cfg(test)]
 mod tests;
-
-/// `cargo xtask kconfig`: produce and check the kernel configuration only.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Configuration profile (kconfig-fragments/linux/profiles.toml).
-    #[arg(long, default_value = profile::DEFAULT_PROFILE)]
-    pub profile: String,
-    /// An extra fragment file applied after the profile's (repeatable).
-    /// Checked in a build directory of its own (`linux-<profile>-extra`),
-    /// so that trying a fragment never disturbs the bootloader's kernel.
-    #[arg(long = "fragment", value_name = "FILE")]
-    pub fragments: Vec<Utf8PathBuf>,
-    /// Start from this base instead of the profile's: `tinyconfig`,
-    /// `defconfig`, `file:PATH`, `kernel:PATH`, `iso:PATH` or
-    /// `iso:component:NAME` (e.g. `file:/boot/config-$(uname -r)`). Checked
-    /// in a build directory of its own (`linux-<profile>-base`).
-    #[arg(long, value_name = "BASE")]
-    pub base: Option<String>,
-    /// Architecture to build for.
-    #[arg(long, value_enum, default_value_t = crate::recipes::Target::X86_64)]
-    pub target: crate::recipes::Target,
-    /// Then print what the fragments changed against the base: each symbol
-    /// added, changed or removed, with the fragment line that asked for it
-    /// or `(olddefconfig)` when it followed from the others.
-    #[arg(long)]
-    pub diff: bool,
-}
-
-pub fn run(ws: &crate::ws::Ws, args: &Args) -> Result<()> {
-    use crate::recipes::{self, linux};
-    let mut profile = profile::load(&ws.root, &args.profile)?;
-    let cwd = crate::ws::cwd();
-    if let Some(base) = &args.base {
-        profile.base = Base::parse(base, &cwd).context("kconfig --base")?;
-        profile.name = format!("{}-base", profile.name);
-    }
-    for f in &args.fragments {
-        profile.fragments.push(cwd.join(f));
-    }
-    if !args.fragments.is_empty() {
-        profile.name = format!("{}-extra", profile.name);
-    }
-    if let Base::File(p) | Base::Kernel(p) | Base::Iso(p) = &profile.base {
-        if !p.exists() && !ws.dry_run {
-            bail!(
-                "profile `{}`: its base `{}` does not exist. For `gentoo-local`, download and \
-                 verify the Gentoo minimal install ISO first (README: \"Getting the Gentoo \
-                 minimal ISO yourself\"); for `gentoo-fixture`, run `cargo xtask ikconfig-check` \
-                 first",
-                profile.name,
-                profile.base
-            );
-        }
-    }
-    let k = linux::kernel(ws, args.target, &profile.name);
-    let mut steps = recipes::source_steps(ws, linux::SOURCE)?;
-    steps.extend(base_steps(ws, &profile)?);
-    steps.push(configure_step(&k.component, &profile, &k.src, &k.obj)?.dep(linux::SOURCE));
-    crate::plan::execute(ws, &steps).context("linux: configure")?;
-    if ws.dry_run {
-        return Ok(());
-    }
-    // Paths in the workspace are shown relative to it.
-    let short = |text: String| text.replace(&format!("{}/", ws.root), "");
-    println!(
-        "{}",
-        short(format!(
-            "  {}: base {}, {} fragments: all {} symbols they set kept their value",
-            k.config,
-            profile.base,
-            profile.fragments.len(),
-            wishes(&profile.fragments)?.len()
-        ))
-    );
-    if args.diff {
-        let base = profile.base.to_string();
-        print!(
-            "{}",
-            short(diff::report(&k.obj, &base, &profile.fragments)?)
-        );
-    }
-    Ok(())
-}

@@ -12,7 +12,8 @@ use serde::Deserialize;
 pub const FRAGMENT_DIR: &str = "kconfig-fragments/linux";
 pub const PROFILES_FILE: &str = "kconfig-fragments/linux/profiles.toml";
 pub const DEFAULT_PROFILE: &str = "tiny";
-/// `iso:component:NAME`: the ISO is the file of lock component NAME.
+/// `iso:component:NAME`, `file:component:NAME`: the ISO or the `.config`
+/// is the file of lock component NAME.
 pub const COMPONENT_PREFIX: &str = "component:";
 
 /// The configuration a profile starts from.
@@ -29,6 +30,9 @@ pub enum Base {
     /// The same, from the ISO a `sources.lock` component pins
     /// (`iso:component:gentoo-minimal-iso`), fetched and verified first.
     IsoComponent(String),
+    /// A `.config` file a `sources.lock` component pins
+    /// (`file:component:gentoo-kconfig-2018`), fetched and verified first.
+    FileComponent(String),
 }
 
 impl fmt::Display for Base {
@@ -39,6 +43,7 @@ impl fmt::Display for Base {
             Base::Kernel(p) => write!(f, "kernel:{p}"),
             Base::Iso(p) => write!(f, "iso:{p}"),
             Base::IsoComponent(c) => write!(f, "iso:{COMPONENT_PREFIX}{c}"),
+            Base::FileComponent(c) => write!(f, "file:{COMPONENT_PREFIX}{c}"),
         }
     }
 }
@@ -55,22 +60,30 @@ impl Base {
         };
         Ok(match spec.split_once(':') {
             None if matches!(spec, "tinyconfig" | "defconfig") => Base::MakeTarget(spec.to_owned()),
-            Some(("file", p)) if !p.is_empty() => Base::File(path(p)),
             Some(("kernel", p)) if !p.is_empty() => Base::Kernel(path(p)),
-            Some(("iso", p)) => match p.strip_prefix(COMPONENT_PREFIX) {
-                Some(c) if !c.is_empty() && !c.contains(['/', ':']) => {
-                    Base::IsoComponent(c.to_owned())
-                }
+            Some((kind @ ("file" | "iso"), p)) => match p.strip_prefix(COMPONENT_PREFIX) {
+                Some(c) if !c.is_empty() && !c.contains(['/', ':']) => match kind {
+                    "iso" => Base::IsoComponent(c.to_owned()),
+                    _ => Base::FileComponent(c.to_owned()),
+                },
                 Some(_) => bail!(
-                    "kernel config base `{spec}`: expected `iso:component:NAME` with NAME a \
-                     component of sources.lock, e.g. `iso:component:gentoo-minimal-iso`"
+                    "kernel config base `{spec}`: expected `{kind}:component:NAME` with NAME a \
+                     component of sources.lock, e.g. `{}`",
+                    match kind {
+                        "iso" => "iso:component:gentoo-minimal-iso",
+                        _ => "file:component:gentoo-kconfig-2018",
+                    }
                 ),
-                None if !p.is_empty() => Base::Iso(path(p)),
-                None => bail!("kernel config base `{spec}`: no path after `iso:`"),
+                None if !p.is_empty() => match kind {
+                    "iso" => Base::Iso(path(p)),
+                    _ => Base::File(path(p)),
+                },
+                None => bail!("kernel config base `{spec}`: no path after `{kind}:`"),
             },
             _ => bail!(
                 "unknown kernel config base `{spec}`: expected `tinyconfig`, `defconfig`, \
-                 `file:PATH`, `kernel:PATH`, `iso:PATH` or `iso:component:NAME`"
+                 `file:PATH`, `file:component:NAME`, `kernel:PATH`, `iso:PATH` or \
+                 `iso:component:NAME`"
             ),
         })
     }
@@ -232,7 +245,20 @@ extends = "loop1"
         let pinned = Base::parse("iso:component:gentoo-minimal-iso", r).unwrap();
         assert_eq!(pinned, Base::IsoComponent("gentoo-minimal-iso".into()));
         assert_eq!(pinned.to_string(), "iso:component:gentoo-minimal-iso");
-        for bad in ["iso:component:", "iso:component:a/b", "iso:"] {
+        let pinned = Base::parse("file:component:gentoo-kconfig-2018", r).unwrap();
+        assert_eq!(pinned, Base::FileComponent("gentoo-kconfig-2018".into()));
+        assert_eq!(pinned.to_string(), "file:component:gentoo-kconfig-2018");
+        assert_eq!(
+            Base::parse("file:my.config", r).unwrap(),
+            Base::File("/ws/my.config".into())
+        );
+        for bad in [
+            "iso:component:",
+            "iso:component:a/b",
+            "iso:",
+            "file:",
+            "file:component:",
+        ] {
             let e = format!("{:#}", Base::parse(bad, r).unwrap_err());
             assert!(e.contains(bad), "{e}");
         }
@@ -249,6 +275,30 @@ extends = "loop1"
                 let text = std::fs::read_to_string(f).unwrap();
                 super::super::config::parse(f.as_str(), &text).unwrap();
             }
+        }
+    }
+
+    #[test]
+    fn the_gentoo_profiles_start_from_pinned_optional_configs_then_tinys_fragments() {
+        let root = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let lock = crate::lock::Lock::load(&root.join(crate::lock::LOCK_FILE)).unwrap();
+        let tiny = load(root, DEFAULT_PROFILE).unwrap();
+        for (name, component) in [
+            ("gentoo-2018", "gentoo-kconfig-2018"),
+            ("gentoo-2024", "gentoo-kconfig-2024"),
+        ] {
+            let p = load(root, name).unwrap();
+            assert_eq!(p.base, Base::FileComponent(component.into()));
+            assert!(p.fragments.starts_with(&tiny.fragments), "{name}");
+            assert!(p.fragments.iter().all(|f| f.exists()), "{name}");
+            let c = lock.get(component).unwrap();
+            assert!(c.optional, "{component} stays out of the default build");
+            assert!(c.dir.is_none(), "{component} is used as is");
+            let src = &c.source[0];
+            assert!(src.sha256.is_some(), "{component} is pinned by sha256");
+            let origin = src.sha256_origin.as_deref().unwrap();
+            assert!(origin.contains("gentoo/releng commit") && origin.contains("git blob"));
+            assert!(src.urls[0].contains("raw.githubusercontent.com/gentoo/releng/"));
         }
     }
 }

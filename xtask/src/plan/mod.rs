@@ -22,7 +22,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::stamp::Input;
 use crate::ws::Ws;
 
-pub use run::{execute, summary};
+pub use run::{execute, last_run_seconds, summary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {

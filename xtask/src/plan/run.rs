@@ -31,6 +31,15 @@ pub fn base_env(ws: &Ws) -> Result<BTreeMap<String, String>> {
     Ok(env)
 }
 
+/// `build/logs/<step id>.seconds`: how long the step took when it last ran.
+pub const SECONDS_SUFFIX: &str = ".seconds";
+
+/// How long step `id` took when it last ran in `build`, if it is recorded.
+pub fn last_run_seconds(build: &Utf8Path, id: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(build.join("logs").join(format!("{id}{SECONDS_SUFFIX}")));
+    text.ok()?.trim().parse().ok()
+}
+
 /// What [`execute`] did, per step ([`summary`] says it in one line).
 pub struct Outcome {
     pub id: String,
@@ -109,6 +118,12 @@ pub fn execute(ws: &Ws, steps: &[Step]) -> Result<Vec<Outcome>> {
             stamp.commit(&key)?;
         }
         let seconds = started.elapsed().as_secs_f64();
+        if !fresh {
+            // How long the step took when it last ran (`cargo xtask bench
+            // --profile` adds them up: the build time from nothing).
+            let took = logs.join(format!("{id}{SECONDS_SUFFIX}"));
+            crate::fsutil::write_atomic(&took, format!("{seconds:.1}\n").as_bytes())?;
+        }
         // Only what ran: a no-op says so in one line (`summary`).
         if !fresh {
             println!("{} {seconds:7.1} s", label(step));

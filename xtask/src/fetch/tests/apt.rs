@@ -11,13 +11,22 @@ use crate::fetch::apt::Archive;
 
 fn run(c: &mut Command) -> Vec<u8> {
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
 fn md5(path: &Utf8Path) -> String {
     let out = run(Command::new("md5sum").arg(path));
-    String::from_utf8(out).unwrap().split_whitespace().next().unwrap().to_owned()
+    String::from_utf8(out)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// A one-package archive in `dir` signed by a fresh key; returns the
@@ -27,10 +36,18 @@ fn archive(dir: &Utf8Path, orig: &[u8]) -> Utf8PathBuf {
     std::fs::create_dir_all(&pool).unwrap();
     write(&pool, "pkg_1.0.orig.tar.gz", orig);
     write(&pool, "pkg_1.0-1.debian.tar.xz", b"debian dir");
-    write(&pool, "pkg_1.0-1.dsc", b"Format: 3.0 (quilt)\nSource: pkg\n");
+    write(
+        &pool,
+        "pkg_1.0-1.dsc",
+        b"Format: 3.0 (quilt)\nSource: pkg\n",
+    );
     let mut files = String::new();
     let mut sha = String::new();
-    for name in ["pkg_1.0-1.dsc", "pkg_1.0.orig.tar.gz", "pkg_1.0-1.debian.tar.xz"] {
+    for name in [
+        "pkg_1.0-1.dsc",
+        "pkg_1.0.orig.tar.gz",
+        "pkg_1.0-1.debian.tar.xz",
+    ] {
         let p = pool.join(name);
         let len = std::fs::metadata(&p).unwrap().len();
         files += &format!(" {} {len} {name}\n", md5(&p));
@@ -57,11 +74,24 @@ fn archive(dir: &Utf8Path, orig: &[u8]) -> Utf8PathBuf {
     std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let gpg = || {
         let mut c = Command::new("gpg");
-        c.args(["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]);
+        c.args([
+            "--batch",
+            "--quiet",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]);
         c.env("GNUPGHOME", &home);
         c
     };
-    run(gpg().args(["--quick-gen-key", "gen-kexec test archive", "ed25519", "sign", "never"]));
+    run(gpg().args([
+        "--quick-gen-key",
+        "gen-kexec test archive",
+        "ed25519",
+        "sign",
+        "never",
+    ]));
     run(gpg()
         .args(["--clearsign", "-o"])
         .arg(dists.join("InRelease"))
@@ -72,10 +102,12 @@ fn archive(dir: &Utf8Path, orig: &[u8]) -> Utf8PathBuf {
 }
 
 fn serve(dir: Utf8PathBuf) -> Server {
-    Server::start(move |req, _| match std::fs::read(dir.join(req.path.trim_start_matches('/'))) {
-        Ok(bytes) => body(&bytes),
-        Err(_) => Reply::Status(404),
-    })
+    Server::start(
+        move |req, _| match std::fs::read(dir.join(req.path.trim_start_matches('/'))) {
+            Ok(bytes) => body(&bytes),
+            Err(_) => Reply::Status(404),
+        },
+    )
 }
 
 fn apt_source(orig: &[u8]) -> Source {
@@ -99,7 +131,9 @@ fn apt_get_source_through_a_private_config_finds_the_pinned_file() {
         keyring,
         suites: None,
     };
-    let row = ctx.fetch_component("pkg", &component(apt_source(&orig))).unwrap();
+    let row = ctx
+        .fetch_component("pkg", &component(apt_source(&orig)))
+        .unwrap();
     assert_eq!(row.origin, "apt-get source pkg=1.0-1 (trixie)");
     assert_eq!(std::fs::read(f.cache.join("pkg-1.0.tar.gz")).unwrap(), orig);
     let list = std::fs::read_to_string(f.cache.join(".apt/trixie/sources.list")).unwrap();
@@ -121,7 +155,9 @@ fn a_release_not_signed_by_the_keyring_is_refused() {
         keyring: other,
         suites: Some(vec!["trixie".to_owned()]),
     };
-    let err = ctx.fetch_component("pkg", &component(apt_source(&orig))).unwrap_err();
+    let err = ctx
+        .fetch_component("pkg", &component(apt_source(&orig)))
+        .unwrap_err();
     assert!(format!("{err:#}").contains("apt-get"), "{err:#}");
     assert!(!f.cache.join("pkg-1.0.tar.gz").exists());
 }

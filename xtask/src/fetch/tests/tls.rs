@@ -102,7 +102,11 @@ fn https_is_accepted_with_the_ca_in_the_trust_store_and_refused_without() {
         format!("{refused:#}").contains("UnknownIssuer"),
         "refused for the right reason: {refused:#}"
     );
-    assert!(f.cache_files().is_empty(), "nothing kept: {:?}", f.cache_files());
+    assert!(
+        f.cache_files().is_empty(),
+        "nothing kept: {:?}",
+        f.cache_files()
+    );
 
     fetch_with(
         &f,
