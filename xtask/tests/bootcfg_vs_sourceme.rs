@@ -12,7 +12,8 @@ use std::path::Path;
 
 use sourceme_harness::{run, tree};
 
-const CPUINFO: &str = "processor\t: 0\nflags\t\t: fpu pae lm sse2\nprocessor\t: 1\nflags\t\t: fpu pae lm sse2\n";
+const CPUINFO: &str =
+    "processor\t: 0\nflags\t\t: fpu pae lm sse2\nprocessor\t: 1\nflags\t\t: fpu pae lm sse2\n";
 
 /// (label, kernel, initrds, cmdline, wait) or a refusal.
 type Outcome = Result<[String; 5], String>;
@@ -47,20 +48,36 @@ printf '@@%s\n' "$GK_LABEL" "$GK_KERNEL" "$GK_INITRDS" "$GK_CMDLINE" "$GK_M_WAIT
         .map(str::to_owned)
         .collect();
     assert_eq!(f.len(), 5, "{}", out.stdout);
-    Ok([f[0].clone(), f[1].clone(), f[2].clone(), f[3].clone(), f[4].clone()])
+    Ok([
+        f[0].clone(),
+        f[1].clone(),
+        f[2].clone(),
+        f[3].clone(),
+        f[4].clone(),
+    ])
 }
 
 fn rust(root: &Path, fstype: &str) -> Outcome {
     let mut read = |p: &str| -> anyhow::Result<Option<Vec<u8>>> {
         let f = root.join(p.trim_start_matches('/'));
-        Ok(if f.is_file() { Some(std::fs::read(f)?) } else { None })
+        Ok(if f.is_file() {
+            Some(std::fs::read(f)?)
+        } else {
+            None
+        })
     };
     let cpu = bootcfg::Cpu::from_cpuinfo(CPUINFO);
     let Some(cfg) = bootcfg::find_config(&mut read).unwrap() else {
         return Err("no config".into());
     };
     let p = bootcfg::plan(&mut read, &cfg, fstype, &cpu, None).unwrap()?;
-    Ok([p.label, p.kernel, p.initrds.join(" "), p.cmdline, p.wait_cs.to_string()])
+    Ok([
+        p.label,
+        p.kernel,
+        p.initrds.join(" "),
+        p.cmdline,
+        p.wait_cs.to_string(),
+    ])
 }
 
 const HEADS: &[&str] = &[
@@ -113,19 +130,32 @@ const SPECIALS: &[&str] = &[
 ];
 
 fn corpus() -> Vec<Vec<(String, String)>> {
-    let other = ("boot/other.cfg".to_owned(), "default k\nlabel k\n kernel vmlinuz\n initrd initrd.gz\n".to_owned());
-    let sub = ("isolinux/sub.cfg".to_owned(), "label inner\n menu label ^Inner\n kernel /i\n".to_owned());
+    let other = (
+        "boot/other.cfg".to_owned(),
+        "default k\nlabel k\n kernel vmlinuz\n initrd initrd.gz\n".to_owned(),
+    );
+    let sub = (
+        "isolinux/sub.cfg".to_owned(),
+        "label inner\n menu label ^Inner\n kernel /i\n".to_owned(),
+    );
     let mut out = Vec::new();
     for h in HEADS {
         for d in DEFAULTS {
             for b in BODIES {
                 let cfg = format!("{h}{d}{b}");
-                out.push(vec![("isolinux/isolinux.cfg".to_owned(), cfg), other.clone()]);
+                out.push(vec![
+                    ("isolinux/isolinux.cfg".to_owned(), cfg),
+                    other.clone(),
+                ]);
             }
         }
     }
     for s in SPECIALS {
-        out.push(vec![("isolinux/isolinux.cfg".to_owned(), s.to_string()), other.clone(), sub.clone()]);
+        out.push(vec![
+            ("isolinux/isolinux.cfg".to_owned(), s.to_string()),
+            other.clone(),
+            sub.clone(),
+        ]);
     }
     out
 }
@@ -141,7 +171,10 @@ fn the_rust_model_and_the_ash_parser_agree() {
         }
     }
     for (i, files) in corpus().into_iter().enumerate() {
-        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         let t = tree(&refs);
         let name = format!("generated #{i}:\n{}", files[0].1);
         cases.push((name, t.path().to_owned(), Some(t), "iso9660"));
@@ -167,6 +200,10 @@ fn the_rust_model_and_the_ash_parser_agree() {
             .collect();
         hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
-    println!("compared {} configs (fixtures and generated), {} disagreements", cases.len(), failures.len());
+    println!(
+        "compared {} configs (fixtures and generated), {} disagreements",
+        cases.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

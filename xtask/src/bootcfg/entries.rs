@@ -49,19 +49,29 @@ pub fn module(name: &str) -> Module {
     match n.as_str() {
         "ifcpu64.c32" | "ifcpu.c32" | "whichsys.c32" => Module::Selector,
         "menu.c32" | "vesamenu.c32" => Module::Menu,
-        "chain.c32" => why("chain.c32 starts another disk's or partition's boot sector (needs a BIOS)".into()),
-        "mboot.c32" => why("mboot.c32 starts a multiboot kernel (Xen, ...), which gen-kexec does not".into()),
+        "chain.c32" => {
+            why("chain.c32 starts another disk's or partition's boot sector (needs a BIOS)".into())
+        }
+        "mboot.c32" => {
+            why("mboot.c32 starts a multiboot kernel (Xen, ...), which gen-kexec does not".into())
+        }
         "reboot.c32" => why("reboot.c32 reboots".into()),
         "poweroff.c32" => why("poweroff.c32 powers off".into()),
-        _ if n.ends_with(".c32") => why(format!("{name} is a syslinux COM32 module (runs only under syslinux)")),
-        _ if n.ends_with(".com") || n.ends_with(".cbt") => why(format!("{name} is a COMBOOT program (needs a BIOS)")),
-        _ if n.ends_with(".bss") || n.ends_with(".bs") => why(format!("{name} is a boot sector (needs a BIOS)")),
+        _ if n.ends_with(".c32") => why(format!(
+            "{name} is a syslinux COM32 module (runs only under syslinux)"
+        )),
+        _ if n.ends_with(".com") || n.ends_with(".cbt") => {
+            why(format!("{name} is a COMBOOT program (needs a BIOS)"))
+        }
+        _ if n.ends_with(".bss") || n.ends_with(".bs") => {
+            why(format!("{name} is a boot sector (needs a BIOS)"))
+        }
         _ if n.ends_with(".0") => why(format!("{name} is a PXE program (needs a BIOS)")),
         _ if n.ends_with(".img") => why(format!("{name} is a floppy image (needs a BIOS)")),
         "memdisk" => why("memdisk emulates a disk through the BIOS".into()),
-        _ if n.starts_with("memtest") || n.ends_with(".bin") => {
-            why(format!("{name} is a BIOS program (memtest or similar), not a Linux kernel"))
-        }
+        _ if n.starts_with("memtest") || n.ends_with(".bin") => why(format!(
+            "{name} is a BIOS program (memtest or similar), not a Linux kernel"
+        )),
         _ => Module::Linux,
     }
 }
@@ -82,7 +92,10 @@ fn after(s: &str) -> &str {
 fn select(name: &str, args: &str, m: &Machine) -> (Option<String>, String) {
     let n = name.to_ascii_lowercase();
     let (out, why) = if n == "ifcpu64.c32" {
-        (before(args).to_owned(), "ifcpu64.c32: the CPU is 64-bit".to_owned())
+        (
+            before(args).to_owned(),
+            "ifcpu64.c32: the CPU is 64-bit".to_owned(),
+        )
     } else if n == "ifcpu.c32" {
         let feats = before(args);
         let cond = words(feats)
@@ -91,11 +104,17 @@ fn select(name: &str, args: &str, m: &Machine) -> (Option<String>, String) {
             .all(|w| m.cpu.has(w));
         let part = after(args);
         if cond {
-            (before(part).to_owned(), format!("ifcpu.c32: the CPU has {feats}"))
+            (
+                before(part).to_owned(),
+                format!("ifcpu.c32: the CPU has {feats}"),
+            )
         } else {
             let o = after(part);
             let o = if o == part { "" } else { o };
-            (o.to_owned(), format!("ifcpu.c32: the CPU lacks some of {feats}"))
+            (
+                o.to_owned(),
+                format!("ifcpu.c32: the CPU lacks some of {feats}"),
+            )
         }
     } else {
         let want = if m.fstype.starts_with("iso9660") {
@@ -116,9 +135,16 @@ fn select(name: &str, args: &str, m: &Machine) -> (Option<String>, String) {
                 _ => {}
             }
         }
-        let fs = if m.fstype.is_empty() { "unknown" } else { m.fstype };
+        let fs = if m.fstype.is_empty() {
+            "unknown"
+        } else {
+            m.fstype
+        };
         let w = if want.is_empty() { "no loader" } else { want };
-        (part.join(" "), format!("whichsys.c32: {w} for a {fs} filesystem"))
+        (
+            part.join(" "),
+            format!("whichsys.c32: {w} for a {fs} filesystem"),
+        )
     };
     let out = out.trim_matches([' ', '\t', '\r']).to_owned();
     ((!out.is_empty()).then_some(out), why)
@@ -138,7 +164,11 @@ pub fn resolve(c: &Config, cmd: &str, m: &Machine) -> Action {
     match find_label(c, first) {
         Some(r) => resolve_record(c, r, extra, m),
         None => {
-            let mut a = words(if extra.is_empty() { &c.global_append } else { extra });
+            let mut a = words(if extra.is_empty() {
+                &c.global_append
+            } else {
+                extra
+            });
             if a == "-" {
                 a.clear();
             }
@@ -148,7 +178,9 @@ pub fn resolve(c: &Config, cmd: &str, m: &Machine) -> Action {
 }
 
 pub fn resolve_record(c: &Config, r: &Record, extra: &str, m: &Machine) -> Action {
-    resolve_fields(c, &r.label, &r.ktype, &r.kernel, &r.append, &r.initrd, extra, m)
+    resolve_fields(
+        c, &r.label, &r.ktype, &r.kernel, &r.append, &r.initrd, extra, m,
+    )
 }
 
 /// KERNEL's inline words, APPEND, ` initrd=` of INITRD, the extra words.
@@ -202,10 +234,22 @@ pub fn resolve_fields(
                 a.why = "LOCALBOOT starts the BIOS's next boot device (needs a BIOS)".into();
                 Some(ActionKind::None)
             }
-            "boot" | "bss" => { a.why = format!("{k} is a boot sector (needs a BIOS)"); Some(ActionKind::None) }
-            "pxe" => { a.why = format!("{k} is a PXE program (needs a BIOS)"); Some(ActionKind::None) }
-            "fdimage" => { a.why = format!("{k} is a floppy image (needs a BIOS)"); Some(ActionKind::None) }
-            "comboot" => { a.why = format!("{k} is a COMBOOT program (needs a BIOS)"); Some(ActionKind::None) }
+            "boot" | "bss" => {
+                a.why = format!("{k} is a boot sector (needs a BIOS)");
+                Some(ActionKind::None)
+            }
+            "pxe" => {
+                a.why = format!("{k} is a PXE program (needs a BIOS)");
+                Some(ActionKind::None)
+            }
+            "fdimage" => {
+                a.why = format!("{k} is a floppy image (needs a BIOS)");
+                Some(ActionKind::None)
+            }
+            "comboot" => {
+                a.why = format!("{k} is a COMBOOT program (needs a BIOS)");
+                Some(ActionKind::None)
+            }
             _ => None,
         };
         if let Some(kind) = fixed {

@@ -4,7 +4,9 @@
 
 use anyhow::Result;
 
-use super::entries::{module, resolve, resolve_fields, resolve_record, Action, ActionKind, Machine, Module};
+use super::entries::{
+    module, resolve, resolve_fields, resolve_record, Action, ActionKind, Machine, Module,
+};
 use super::syslinux::{parse, Config, Kind};
 use super::{first_word, path, Cpu, ReadFile};
 
@@ -76,8 +78,14 @@ pub fn menu(c: &Config, m: &Machine) -> Menu {
                 Module::Linux => String::new(),
                 Module::None(why) => why,
                 _ => {
-                    let a = resolve_fields(c, &r.label, &r.ktype, &r.kernel, &r.append, &r.initrd, "", m);
-                    if a.kind == ActionKind::None { a.why } else { String::new() }
+                    let a = resolve_fields(
+                        c, &r.label, &r.ktype, &r.kernel, &r.append, &r.initrd, "", m,
+                    );
+                    if a.kind == ActionKind::None {
+                        a.why
+                    } else {
+                        String::new()
+                    }
                 }
             }
         };
@@ -108,12 +116,21 @@ pub fn menu(c: &Config, m: &Machine) -> Menu {
         menu.has_ui = true;
         ui_word = defword.into();
     }
-    menu.default = [def, mdef_root, first].into_iter().find(|&d| d != 0).unwrap_or(0);
+    menu.default = [def, mdef_root, first]
+        .into_iter()
+        .find(|&d| d != 0)
+        .unwrap_or(0);
     let wait = |menu: &mut Menu, what: &str| {
         (menu.wait_cs, menu.wait_why) = if c.timeout > 0 {
-            (c.timeout.saturating_mul(10) as i64, format!("{what}, TIMEOUT {}", c.timeout))
+            (
+                c.timeout.saturating_mul(10) as i64,
+                format!("{what}, TIMEOUT {}", c.timeout),
+            )
         } else if c.totaltimeout > 0 {
-            (c.totaltimeout.saturating_mul(10) as i64, format!("{what}, TOTALTIMEOUT {}", c.totaltimeout))
+            (
+                c.totaltimeout.saturating_mul(10) as i64,
+                format!("{what}, TOTALTIMEOUT {}", c.totaltimeout),
+            )
         } else {
             (-1, format!("{what}, no TIMEOUT"))
         };
@@ -139,22 +156,42 @@ pub fn menu(c: &Config, m: &Machine) -> Menu {
 
 /// gk_default_action: what boots with nobody at the keyboard (or label=),
 /// and why; Err: the refusal.
-pub fn default_action(c: &Config, menu: &Menu, conf_label: Option<&str>, m: &Machine) -> Result<(Action, String), String> {
+pub fn default_action(
+    c: &Config,
+    menu: &Menu,
+    conf_label: Option<&str>,
+    m: &Machine,
+) -> Result<(Action, String), String> {
     let (a, reason) = if let Some(l) = conf_label.filter(|l| !l.is_empty()) {
-        let r = super::entries::find_label(c, l).ok_or_else(|| format!("{} has no label '{l}' (asked for by label=)", c.cfg))?;
-        (resolve_record(c, r, "", m), "label= in gen-kexec.conf".to_owned())
+        let r = super::entries::find_label(c, l)
+            .ok_or_else(|| format!("{} has no label '{l}' (asked for by label=)", c.cfg))?;
+        (
+            resolve_record(c, r, "", m),
+            "label= in gen-kexec.conf".to_owned(),
+        )
     } else if !menu.timeout_cmd.is_empty() {
         let t = &menu.timeout_cmd;
-        let why = if (menu.has_ui || c.prompt != 0) && *t == c.ontimeout { "ONTIMEOUT" } else { "DEFAULT" };
+        let why = if (menu.has_ui || c.prompt != 0) && *t == c.ontimeout {
+            "ONTIMEOUT"
+        } else {
+            "DEFAULT"
+        };
         (resolve(c, t, m), format!("{why} {t}"))
     } else if menu.default != 0 {
         let e = &menu.entries[menu.default - 1];
         let r = &c.records[e.record];
-        (resolve_record(c, r, "", m), format!("menu entry {} ({})", menu.default, e.title))
+        (
+            resolve_record(c, r, "", m),
+            format!("menu entry {} ({})", menu.default, e.title),
+        )
     } else {
         return Err(format!("{} has no label to boot", c.cfg));
     };
-    let reason = if a.via.is_empty() { reason } else { format!("{reason}; {}", a.via.join("; ")) };
+    let reason = if a.via.is_empty() {
+        reason
+    } else {
+        format!("{reason}; {}", a.via.join("; "))
+    };
     Ok((a, reason))
 }
 
@@ -206,9 +243,16 @@ pub fn plan(
                 conf_label = None;
                 let file = path(&c.cwd, &a.kernel);
                 let dir = first_word(&a.args).0;
-                let dir = if dir.is_empty() { c.cwd.clone() } else { path(&c.cwd, dir) };
+                let dir = if dir.is_empty() {
+                    c.cwd.clone()
+                } else {
+                    path(&c.cwd, dir)
+                };
                 if read(&file)?.is_none() {
-                    return Ok(Err(format!("CONFIG {file} (label {} in {}): no such file", a.label, c.cfg)));
+                    return Ok(Err(format!(
+                        "CONFIG {file} (label {} in {}): no such file",
+                        a.label, c.cfg
+                    )));
                 }
                 c = parse(&file, Some(&dir), read)?;
                 menu = self::menu(&c, &m);
@@ -233,7 +277,11 @@ fn cmdline(c: &Config, a: &Action, wait_cs: i64, reason: String) -> Plan {
         if let Some(list) = w.strip_prefix("initrd=") {
             if first_initrd.is_empty() {
                 first_initrd = list.into();
-                initrds = list.split(',').filter(|i| !i.is_empty()).map(|i| path(&c.cwd, i)).collect();
+                initrds = list
+                    .split(',')
+                    .filter(|i| !i.is_empty())
+                    .map(|i| path(&c.cwd, i))
+                    .collect();
             }
             continue;
         }

@@ -97,10 +97,12 @@ struct Parser<'r, 'a> {
 
 /// gk_parse_config: CFG and all it includes; CWD defaults to CFG's directory.
 pub fn parse(cfg: &str, cwd: Option<&str>, read: &mut ReadFile) -> Result<Config> {
-    let dir = cwd.map(str::to_owned).unwrap_or_else(|| match cfg.rfind('/') {
-        Some(i) => cfg[..i].to_owned(),
-        None => cfg.to_owned(),
-    });
+    let dir = cwd
+        .map(str::to_owned)
+        .unwrap_or_else(|| match cfg.rfind('/') {
+            Some(i) => cfg[..i].to_owned(),
+            None => cfg.to_owned(),
+        });
     let mut p = Parser {
         c: Config {
             cfg: cfg.into(),
@@ -135,13 +137,44 @@ struct Lexed {
 }
 
 const KEYWORDS: &[&str] = &[
-    "label", "kernel", "linux", "append", "initrd", "include", "default", "ui", "timeout",
-    "totaltimeout", "ontimeout", "prompt", "path", "ipappend", "sysappend", "localboot", "boot",
-    "bss", "pxe", "fdimage", "comboot", "com32", "config",
+    "label",
+    "kernel",
+    "linux",
+    "append",
+    "initrd",
+    "include",
+    "default",
+    "ui",
+    "timeout",
+    "totaltimeout",
+    "ontimeout",
+    "prompt",
+    "path",
+    "ipappend",
+    "sysappend",
+    "localboot",
+    "boot",
+    "bss",
+    "pxe",
+    "fdimage",
+    "comboot",
+    "com32",
+    "config",
 ];
 const MENU_KEYWORDS: &[&str] = &[
-    "label", "title", "default", "hide", "disable", "disabled", "exit", "goto", "quit",
-    "separator", "begin", "end", "include",
+    "label",
+    "title",
+    "default",
+    "hide",
+    "disable",
+    "disabled",
+    "exit",
+    "goto",
+    "quit",
+    "separator",
+    "begin",
+    "end",
+    "include",
 ];
 
 fn split_blank(s: &str) -> (&str, &str) {
@@ -152,7 +185,12 @@ fn split_blank(s: &str) -> (&str, &str) {
 }
 
 fn lex(data: &[u8]) -> Lexed {
-    let mut lx = Lexed { bytes: 0, lines: 0, long: 0, out: Vec::new() };
+    let mut lx = Lexed {
+        bytes: 0,
+        lines: 0,
+        long: 0,
+        out: Vec::new(),
+    };
     let mut body = data;
     if body.last() == Some(&b'\n') {
         body = &body[..body.len() - 1];
@@ -271,11 +309,15 @@ impl Parser<'_, '_> {
         self.files += 1;
         if self.files > BUDGET_FILES {
             self.hit = true;
-            self.warn(format!("{at}: include {file}: more than {BUDGET_FILES} config files read"));
+            self.warn(format!(
+                "{at}: include {file}: more than {BUDGET_FILES} config files read"
+            ));
             return Ok(());
         }
         if self.nesting >= MAX_NESTING {
-            self.warn(format!("{at}: include {file}: nested more than {MAX_NESTING} deep"));
+            self.warn(format!(
+                "{at}: include {file}: nested more than {MAX_NESTING} deep"
+            ));
             return Ok(());
         }
         let lx = lex(&data);
@@ -284,11 +326,16 @@ impl Parser<'_, '_> {
         self.lines += lx.lines;
         if self.bytes > BUDGET_BYTES || self.lines > BUDGET_LINES {
             self.hit = true;
-            self.warn(format!("{at}: {file}: more than 4 MiB or {BUDGET_LINES} lines read"));
+            self.warn(format!(
+                "{at}: {file}: more than 4 MiB or {BUDGET_LINES} lines read"
+            ));
             return Ok(());
         }
         if lx.long != 0 {
-            self.warn(format!("{file}:{}: line longer than {MAX_LINE} bytes; the rest is skipped", lx.long));
+            self.warn(format!(
+                "{file}:{}: line longer than {MAX_LINE} bytes; the rest is skipped",
+                lx.long
+            ));
         }
         self.nesting += 1;
         for (n, kw, rest) in lx.out {
@@ -352,7 +399,11 @@ impl Parser<'_, '_> {
             }
             "label" => {
                 self.record();
-                self.l.name = if rest.is_empty() { " ".into() } else { rest.into() };
+                self.l.name = if rest.is_empty() {
+                    " ".into()
+                } else {
+                    rest.into()
+                };
                 self.l.kernel = rest.into();
                 self.l.ktype = "kernel".into();
             }

@@ -82,14 +82,23 @@ pub fn choose(read: &mut ReadFile) -> Result<Choice> {
 fn syslinux(cfg: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
     use crate::bootcfg::{model, syslinux::parse, Cpu};
     let cpu = Cpu::x86_64();
-    let m = crate::bootcfg::entries::Machine { fstype: "iso9660", cpu: &cpu };
+    let m = crate::bootcfg::entries::Machine {
+        fstype: "iso9660",
+        cpu: &cpu,
+    };
     let config = parse(cfg, None, read)?;
     let menu = model::menu(&config, &m);
     let mut labels: Vec<Option<String>> = vec![None];
     if menu.default != 0 {
         labels.push(Some(menu.entries[menu.default - 1].label.clone()));
     }
-    labels.extend(menu.entries.iter().filter(|e| e.why.is_empty()).take(8).map(|e| Some(e.label.clone())));
+    labels.extend(
+        menu.entries
+            .iter()
+            .filter(|e| e.why.is_empty())
+            .take(8)
+            .map(|e| Some(e.label.clone())),
+    );
     let mut fallback = None;
     for label in labels {
         if let Ok(plan) = model::plan(read, cfg, "iso9660", &cpu, label.as_deref())? {
@@ -98,7 +107,11 @@ fn syslinux(cfg: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
                 reason: format!(
                     "{}: {} `{}`",
                     plan.cfg.trim_start_matches('/'),
-                    if plan.label == config.default.split(' ').next().unwrap_or("") { "default label" } else { &plan.reason },
+                    if plan.label == config.default.split(' ').next().unwrap_or("") {
+                        "default label"
+                    } else {
+                        &plan.reason
+                    },
                     plan.label
                 )
                 // A fallback label is not gen-kexec.conf's.
@@ -205,7 +218,11 @@ mod tests {
     #[test]
     fn gentoo_isolinux_default_label() {
         // `ontimeout localhost` names no kernel the image holds: the default label.
-        let c = choose_in(&[("isolinux/isolinux.cfg", GENTOO_ISOLINUX), ("isolinux/gentoo", "k")]).unwrap();
+        let c = choose_in(&[
+            ("isolinux/isolinux.cfg", GENTOO_ISOLINUX),
+            ("isolinux/gentoo", "k"),
+        ])
+        .unwrap();
         assert_eq!(c.kernel, "isolinux/gentoo");
         assert_eq!(c.reason, "isolinux/isolinux.cfg: default label `gentoo`");
     }

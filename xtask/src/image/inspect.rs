@@ -192,7 +192,12 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
                     show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
                     let mut read = |q: &str| -> Result<Option<Vec<u8>>> {
                         match iso9660::find(file, path, vol, q.trim_start_matches('/'))? {
-                            Some(e) => Ok(Some(read_at(file, path, e.extent * iso9660::CD_SECTOR, e.size.min(4 << 20) as usize)?)),
+                            Some(e) => Ok(Some(read_at(
+                                file,
+                                path,
+                                e.extent * iso9660::CD_SECTOR,
+                                e.size.min(4 << 20) as usize,
+                            )?)),
                             None => Ok(None),
                         }
                     };
@@ -283,7 +288,12 @@ fn show_config(o: &mut String, title: &str, text: &[u8]) -> Result<()> {
 
 /// What gen-kexec would offer for a syslinux config (the Rust model of its
 /// runtime parser): the numbered entries, the default, what boots by itself.
-fn offer(o: &mut String, read: &mut crate::bootcfg::ReadFile, cfg: &str, fstype: &str) -> Result<()> {
+fn offer(
+    o: &mut String,
+    read: &mut crate::bootcfg::ReadFile,
+    cfg: &str,
+    fstype: &str,
+) -> Result<()> {
     use crate::bootcfg::{entries::Machine, model, syslinux::parse, Cpu};
     let cpu = Cpu::x86_64();
     let m = Machine { fstype, cpu: &cpu };
@@ -291,14 +301,44 @@ fn offer(o: &mut String, read: &mut crate::bootcfg::ReadFile, cfg: &str, fstype:
     let menu = model::menu(&c, &m);
     writeln!(o, "  gen-kexec's menu for {cfg}:")?;
     for (i, e) in menu.entries.iter().enumerate() {
-        let what = if e.why.is_empty() { "bootable".to_owned() } else { e.why.clone() };
-        writeln!(o, "    {:>3}. {}{}: {what}", i + 1, "  ".repeat(e.depth), e.title)?;
+        let what = if e.why.is_empty() {
+            "bootable".to_owned()
+        } else {
+            e.why.clone()
+        };
+        writeln!(
+            o,
+            "    {:>3}. {}{}: {what}",
+            i + 1,
+            "  ".repeat(e.depth),
+            e.title
+        )?;
     }
-    writeln!(o, "    default: entry {}; waits {} ({})", menu.default,
-        if menu.wait_cs < 0 { "forever".to_owned() } else { format!("{} s", menu.wait_cs as f64 / 100.0) }, menu.wait_why)?;
+    writeln!(
+        o,
+        "    default: entry {}; waits {} ({})",
+        menu.default,
+        if menu.wait_cs < 0 {
+            "forever".to_owned()
+        } else {
+            format!("{} s", menu.wait_cs as f64 / 100.0)
+        },
+        menu.wait_why
+    )?;
     match model::plan(read, cfg, fstype, &cpu, None)? {
-        Ok(p) => writeln!(o, "    nobody at the keyboard: {} ({}): {} initrd {} cmdline {}", p.label, p.reason, p.kernel,
-            if p.initrds.is_empty() { "(none)".to_owned() } else { p.initrds.join(",") }, p.cmdline)?,
+        Ok(p) => writeln!(
+            o,
+            "    nobody at the keyboard: {} ({}): {} initrd {} cmdline {}",
+            p.label,
+            p.reason,
+            p.kernel,
+            if p.initrds.is_empty() {
+                "(none)".to_owned()
+            } else {
+                p.initrds.join(",")
+            },
+            p.cmdline
+        )?,
         Err(e) => writeln!(o, "    nobody at the keyboard: nothing ({e})")?,
     }
     Ok(())
