@@ -167,7 +167,13 @@ fn out_dir(ws: &Ws, name: &str) -> Utf8PathBuf {
 
 /// Run one target in a child process and collect its stats.
 fn spawn(ws: &Ws, args: &Args, name: &str, seed: u64) -> Result<Stats> {
-    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+    // /proc/self/exe, not current_exe(): `cargo xtask test` runs `cargo test`
+    // first, which replaces target/debug/xtask under the running binary, and
+    // current_exe() then names a deleted file. The kernel still has it.
+    let exe = match std::path::Path::new("/proc/self/exe").exists() {
+        true => std::path::PathBuf::from("/proc/self/exe"),
+        false => std::env::current_exe().context("cannot find the xtask binary")?,
+    };
     let out = Command::new(exe)
         .args(["fuzz", "--child", name, "--seconds"])
         .arg(args.seconds.to_string())
