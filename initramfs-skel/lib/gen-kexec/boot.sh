@@ -88,22 +88,26 @@ gk_switch_config() {
 	gk_parse_config "$file" "$dir" && gk_menu_model
 }
 
+# gk_follow_config: the action in GK_A_* is a CONFIG switch: count it (at
+# most 8 in a row, GK_HOPS) and read the new config, for gk_plan and gk_choose.
+gk_follow_config() {
+	GK_HOPS=$((GK_HOPS + 1))
+	[ "$GK_HOPS" -le 8 ] || gk_fail "more than 8 CONFIG switches (a loop?)" || return 1
+	GK_CONF_LABEL=
+	gk_switch_config
+}
+
 # gk_plan CFG: parse CFG and compute what boots with nobody at the keyboard
 # (following CONFIG switches). Needs gk_read_conf to have run. Sets
 # GK_LABEL, GK_REASON, GK_KERNEL, GK_INITRDS, GK_CMDLINE.
 gk_plan() {
-	local hops=0
+	GK_HOPS=0
 	gk_parse_config "$1" && gk_menu_model || return 1
 	while :; do
 		gk_default_action || return 1
 		case "$GK_A_KIND" in
 		linux) break ;;
-		config)
-			hops=$((hops + 1))
-			[ "$hops" -le 8 ] || gk_fail "more than 8 CONFIG switches (a loop?)" || return 1
-			GK_CONF_LABEL=
-			gk_switch_config || return 1
-			;;
+		config) gk_follow_config || return 1 ;;
 		*)
 			gk_model_bootable ||
 				gk_fail "$GK_CFG has no label that boots a Linux kernel; labels: $(gk_labels). Its default ($GK_REASON) is '$GK_A_LABEL': $GK_A_WHY" || return 1

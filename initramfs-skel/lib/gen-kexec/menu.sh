@@ -364,7 +364,8 @@ gk_menu() {
 # gen-kexec.conf's menu_timeout=0 boots the default at once. Sets GK_LABEL,
 # GK_KERNEL, GK_INITRDS, GK_CMDLINE for gk_boot.
 gk_choose() {
-	local hops=0 status
+	local status
+	GK_HOPS=0
 	gk_parse_config "$GK_CFG" && gk_menu_model || return 1
 	while :; do
 		GK_A_KIND=
@@ -392,12 +393,7 @@ gk_choose() {
 		fi
 		case "$GK_A_KIND" in
 		linux) break ;;
-		config)
-			hops=$((hops + 1))
-			[ "$hops" -le 8 ] || gk_fail "more than 8 CONFIG switches (a loop?)" || return 1
-			GK_CONF_LABEL=
-			gk_switch_config || return 1
-			;;
+		config) gk_follow_config || return 1 ;;
 		*)
 			gk_fail "'$GK_A_LABEL' in $GK_CFG is not bootable by gen-kexec: $GK_A_WHY; labels: $(gk_labels)"
 			return 1
