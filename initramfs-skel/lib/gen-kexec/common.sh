@@ -13,11 +13,17 @@ GK_PROC=${GK_PROC:-/proc}
 GK_SYS=${GK_SYS:-/sys}
 GK_TMP=${GK_TMP:-/tmp}
 GK_KMSG=${GK_KMSG:-}                         # /init sets /dev/kmsg
-GK_TAB=$(printf '\t')
-GK_CR=$(printf '\r')
-GK_ESC=$(printf '\033')
-GK_DEL=$(printf '\177')
-GK_BS=$(printf '\010')
+# The control characters, from one printf (one fork, not five): tab, CR,
+# ESC, DEL, backspace, in that order.
+GK_OUT=$(printf '\t\r\033\177\010')
+GK_TAB=${GK_OUT%????}
+GK_BS=${GK_OUT#????}
+GK_OUT=${GK_OUT#?}
+GK_CR=${GK_OUT%???}
+GK_OUT=${GK_OUT#?}
+GK_ESC=${GK_OUT%??}
+GK_DEL=${GK_OUT#?}
+GK_DEL=${GK_DEL%?}
 GK_IFS=" $GK_TAB
 "  # the default IFS, whatever the caller set
 

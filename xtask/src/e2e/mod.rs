@@ -41,8 +41,8 @@ use anyhow::{bail, Context, Result};
 use crate::hostdeps;
 use crate::ws::Ws;
 use fixtures::Fixture;
-use qemu::{Accel, Attach, Firmware};
-use script::{on, Action};
+use qemu::{Accel, Attach, Firmware, Keyboard};
+use script::{on, then, Action};
 use serial::{MENU_EDITING, MENU_SHOWN};
 
 #[derive(Debug, Default, clap::Args)]
@@ -94,6 +94,8 @@ pub struct Case {
     pub fixture: &'static str,
     pub firmware: Firmware,
     pub attach: Attach,
+    /// The keyboard `script`'s keys are typed on.
+    pub keyboard: Keyboard,
     pub outcome: Outcome,
     /// What a person does during the boot (empty: nobody touches a key).
     pub script: &'static [script::Step],
@@ -119,6 +121,7 @@ const fn case(
         fixture,
         firmware,
         attach,
+        keyboard: Keyboard::Ps2,
         outcome: Outcome::Boots,
         script: &[],
         label: None,
@@ -185,6 +188,24 @@ pub const CASES: &[Case] = &[
         label: Some("rescue"),
         says: &["menu: entry 4 (label rescue) chosen by /dev/tty1"],
         ..case("menu-uefi-arrows", "menu", Firmware::Uefi, Attach::UsbXhci)
+    },
+    // A desktop: the only keyboard is a USB one (no i8042). It may still be
+    // enumerating when the menu comes up, as on a real PC; a person takes
+    // a moment to read the menu before pressing a key.
+    Case {
+        keyboard: Keyboard::Usb,
+        script: &[
+            on(MENU_SHOWN, Action::Pause(Duration::from_millis(1500))),
+            then(Action::SendKeys(&["up", "ret"])),
+        ],
+        label: Some("install"),
+        says: &["menu: entry 1 (label install) chosen by /dev/tty1"],
+        ..case(
+            "menu-uefi-usb-keyboard",
+            "menu",
+            Firmware::Uefi,
+            Attach::Nvme,
+        )
     },
     Case {
         script: &[

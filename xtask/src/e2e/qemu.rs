@@ -55,6 +55,17 @@ impl Attach {
     }
 }
 
+/// The keyboard in front of the machine, which QMP `send-key` types on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyboard {
+    /// The i8042 PS/2 keyboard every q35 machine has (a laptop's).
+    Ps2,
+    /// A USB keyboard on its own xHCI controller, with the i8042 switched
+    /// off (`-machine q35,i8042=off`): a desktop's, and the only one there
+    /// is, so the keys can only arrive through USB HID.
+    Usb,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accel {
     Kvm,
@@ -97,6 +108,7 @@ impl Ovmf {
 pub struct Machine {
     pub firmware: Firmware,
     pub attach: Attach,
+    pub keyboard: Keyboard,
     pub accel: Accel,
     pub disk: Utf8PathBuf,
     /// UEFI: the read-only CODE and this run's own copy of VARS.
@@ -142,14 +154,27 @@ fn headless(accel: &str, memory_mib: u32) -> Vec<String> {
 /// with `snapshot=on`: the guest's writes go to a temporary overlay, so one
 /// adapted image serves every case and is never modified. The machine has
 /// a screen (`-vga std`, drawn in memory only: `-display none` opens no
-/// window) with the default PS/2 keyboard, both reached through QMP.
+/// window) with a keyboard ([`Keyboard`]), both reached through QMP.
 pub fn args(m: &Machine) -> Vec<String> {
     let accel = match m.accel {
         Accel::Kvm => "kvm",
         Accel::Tcg => "tcg",
     };
     let mut a = headless(accel, MEMORY_MIB);
+    if m.keyboard == Keyboard::Usb {
+        for arg in a.iter_mut().filter(|arg| *arg == "q35") {
+            *arg = "q35,i8042=off".to_owned();
+        }
+    }
     let mut push = |s: &[&str]| a.extend(s.iter().map(|s| s.to_string()));
+    if m.keyboard == Keyboard::Usb {
+        push(&[
+            "-device",
+            "qemu-xhci,id=xhci-kbd",
+            "-device",
+            "usb-kbd,bus=xhci-kbd.0",
+        ]);
+    }
     push(&["-vga", "std", "-qmp", &super::monitor::qemu_option(&m.qmp)]);
     if let (Firmware::Uefi, Some((code, vars))) = (m.firmware, &m.pflash) {
         push(&[
@@ -415,11 +440,31 @@ mod tests {
         Machine {
             firmware,
             attach,
+            keyboard: Keyboard::Ps2,
             accel: Accel::Tcg,
             disk: "/b/disk.img".into(),
             pflash: Some(("/fw/CODE.fd".into(), "/run/VARS.fd".into())),
             qmp: "/run/qmp.sock".into(),
         }
+    }
+
+    #[test]
+    fn usb_keyboard_is_the_only_keyboard() {
+        let ps2 = args(&machine(Firmware::Uefi, Attach::Nvme)).join(" ");
+        assert!(
+            ps2.contains("-machine q35 ") && !ps2.contains("usb-kbd"),
+            "{ps2}"
+        );
+        let usb = args(&Machine {
+            keyboard: Keyboard::Usb,
+            ..machine(Firmware::Uefi, Attach::Nvme)
+        })
+        .join(" ");
+        assert!(usb.contains("-machine q35,i8042=off "), "{usb}");
+        assert!(
+            usb.contains("-device qemu-xhci,id=xhci-kbd -device usb-kbd,bus=xhci-kbd.0"),
+            "{usb}"
+        );
     }
 
     #[test]

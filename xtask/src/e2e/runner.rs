@@ -159,6 +159,7 @@ pub fn run_cases(
         let machine = Machine {
             firmware: case.firmware,
             attach: case.attach,
+            keyboard: case.keyboard,
             accel,
             disk: artifact::adapted_path(ws, &case.fixture()),
             pflash,
