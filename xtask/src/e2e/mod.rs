@@ -21,6 +21,7 @@
 
 mod artifact;
 mod fixtures;
+pub mod grubemu;
 mod initrd;
 mod monitor;
 mod oracle;
@@ -106,7 +107,17 @@ pub struct Case {
     /// More texts gen-kexec must say before `kexec -e` (how the entry was
     /// chosen), besides the fixture's.
     pub says: &'static [&'static str],
+    /// Needs gen-kexec's GRUB parser (issue 14's runtime part): left out of
+    /// the default run until [`GRUB_RUNTIME`] is true; `--case NAME` still
+    /// runs it.
+    pub needs_grub_runtime: bool,
 }
+
+/// Whether gen-kexec's runtime reads GRUB configs (branch issue14-runtime
+/// merged). Until then the GRUB fixtures' UEFI cases are expected to fail
+/// ("no isolinux.cfg, syslinux.cfg or extlinux.conf") and are not in the
+/// default run; their SeaBIOS cases (GRUB itself) are.
+pub const GRUB_RUNTIME: bool = false;
 
 const fn case(
     name: &'static str,
@@ -124,6 +135,15 @@ const fn case(
         label: None,
         cmdline: &[],
         says: &[],
+        needs_grub_runtime: false,
+    }
+}
+
+/// A UEFI case of a GRUB fixture: gen-kexec must read GRUB's config.
+const fn grub_uefi(name: &'static str, fixture: &'static str, attach: Attach) -> Case {
+    Case {
+        needs_grub_runtime: true,
+        ..case(name, fixture, Firmware::Uefi, attach)
     }
 }
 
@@ -198,6 +218,17 @@ pub const CASES: &[Case] = &[
         ],
         ..case("menu-uefi-edit", "menu", Firmware::Uefi, Attach::Ahci)
     },
+    // GRUB 2 images (issue 14): each boots under SeaBIOS with its own GRUB
+    // into the default entry, and through gen-kexec under UEFI.
+    case("grub-bios-ahci", "grub", Firmware::Bios, Attach::Ahci),
+    grub_uefi("grub-uefi-usb", "grub", Attach::UsbXhci),
+    grub_uefi("grub-uefi-nvme", "grub", Attach::Nvme),
+    case("grubboot-bios-usb", "grubboot", Firmware::Bios, Attach::UsbXhci),
+    grub_uefi("grubboot-uefi-usb", "grubboot", Attach::UsbXhci),
+    grub_uefi("grubboot-uefi-nvme", "grubboot", Attach::Nvme),
+    case("grubiso-bios-usb", "grubiso", Firmware::Bios, Attach::UsbXhci),
+    grub_uefi("grubiso-uefi-usb", "grubiso", Attach::UsbXhci),
+    grub_uefi("grubiso-uefi-nvme", "grubiso", Attach::Nvme),
 ];
 
 /// ` e2e.edited=yes` and Enter, on the screen's keyboard.
@@ -210,6 +241,11 @@ const TYPE_EDITED: &[&str] = &[
 pub const APPEND: &str = "console=ttyS0,115200 e2e.appended=yes";
 
 impl Case {
+    /// In the default run (no `--case`): see [`GRUB_RUNTIME`].
+    pub fn enabled(&self) -> bool {
+        GRUB_RUNTIME || !self.needs_grub_runtime
+    }
+
     /// Boots the image's default entry, as nobody at the keyboard would:
     /// what the oracle compares with the image's own bootloader.
     pub fn boots_by_default(&self) -> bool {
@@ -386,7 +422,7 @@ pub fn boot(
 
 fn select(names: &[String]) -> Result<Vec<Case>> {
     if names.is_empty() {
-        return Ok(CASES.to_vec());
+        return Ok(CASES.iter().filter(|c| c.enabled()).copied().collect());
     }
     names
         .iter()

@@ -1,0 +1,336 @@
+//! GRUB 2 itself as the oracle for GRUB configs (issue 14): Debian's
+//! `grub-emu` (GRUB built for user space) reads a config, on disk image
+//! files named in a device.map when it needs them, and boots its default
+//! entry after the timeout as GRUB does, with stand-in loaders: `linux`,
+//! `initrd` & co. are GRUB script functions that print what they receive
+//! (grub-emu has no such commands, so the functions are what runs; a
+//! function cannot shadow a command grub-emu has, e.g. `ls`). So what
+//! GRUB would boot (entry, `$chosen`, `$root`, kernel, arguments, initrds)
+//! is measured, GRUB's own quirks included.
+//!
+//! How: a wrapper `grub.cfg` in a directory of symlinks to
+//! /usr/lib/grub/x86_64-emu (the `-d` directory is grub-emu's prefix, whose
+//! grub.cfg it runs) loads the modules a generated config needs, defines
+//! the stand-ins, sets `$root` and `$prefix` as core.img would, `source`s
+//! the config (as GRUB runs its grub.cfg: the top level, not a new context),
+//! prints the `default` and `timeout` the config left, and sets `timeout=0`
+//! so the menu boots the default entry at once. grub-emu runs on a
+//! pseudo-terminal 4000 columns wide (on a pipe it writes nothing usable, on
+//! a narrow terminal GRUB wraps long lines); its output is read until GRUB
+//! gives up on the entries ("Failed to boot both default and fallback
+//! entries"), its command line prompt (no entries), or the deadline.
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+
+pub const GRUB_EMU: &str = "/usr/bin/grub-emu";
+pub const EMU_MODULES: &str = "/usr/lib/grub/x86_64-emu";
+
+/// Loaders the wrapper stands in for: (command, what its arguments are).
+const LOADERS: &[&str] = &["linux", "linux16", "linuxefi", "chainloader", "multiboot", "multiboot2"];
+const INITRDS: &[&str] = &["initrd", "initrd16", "initrdefi", "module", "module2"];
+/// Modules the wrapper loads first: a generated config's `insmod`s of them
+/// then find them loaded whatever `$prefix` says.
+const PRELOAD: &[&str] = &[
+    "part_msdos", "part_gpt", "ext2", "fat", "iso9660", "search", "search_fs_uuid",
+    "search_fs_file", "search_label", "loadenv", "test", "echo", "regexp", "configfile",
+    "gzio", "normal", "sleep", "true", "all_video",
+];
+
+/// What to run GRUB on.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The config, as GRUB names it: `(hd0,msdos1)/boot/grub/grub.cfg`, or
+    /// a host file as `(host)/abs/path`.
+    pub config: String,
+    /// Disk image files: `(hd0)`, `(hd1)`, ... in the device.map.
+    pub disks: Vec<Utf8PathBuf>,
+    /// `$root` and `$prefix` when the config starts, as core.img sets them
+    /// (e.g. `hd0,msdos1`, `(hd0,msdos1)/boot/grub`); None: grub-emu's.
+    pub root: Option<String>,
+    pub prefix: Option<String>,
+    /// Where the wrapper directory and the log go (created, emptied).
+    pub work: Utf8PathBuf,
+    /// Give up after this long (default 20 s).
+    pub deadline: Option<Duration>,
+}
+
+/// One entry GRUB tried to boot (the default, then any fallback).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attempt {
+    /// From GRUB's "Booting `TITLE'" line.
+    pub title: String,
+    /// `$chosen`: the entry's id (or title) path, `sub>entry` in a submenu.
+    pub chosen: String,
+    /// `$root` when the loader ran.
+    pub root: String,
+    /// The loader command (`linux`, `linux16`, `chainloader`, ...).
+    pub loader: String,
+    /// Its first argument (the kernel) and the others (the command line).
+    pub kernel: String,
+    pub args: Vec<String>,
+    /// Every initrd/module argument, in order.
+    pub initrds: Vec<String>,
+}
+
+impl Attempt {
+    pub fn cmdline(&self) -> String {
+        self.args.join(" ")
+    }
+}
+
+/// What grub-emu did with the config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Run {
+    /// `$default` and `$timeout` as the config left them.
+    pub default: String,
+    pub timeout: String,
+    /// The entries GRUB tried, the default first.
+    pub attempts: Vec<Attempt>,
+    /// GRUB's `error: ...` lines.
+    pub errors: Vec<String>,
+    /// Every line of output, escape sequences removed.
+    pub lines: Vec<String>,
+    /// Why reading stopped: "failed to boot" (the entries ran), "prompt"
+    /// (no entry), "deadline", "exited".
+    pub ended: String,
+}
+
+impl Run {
+    /// The entry GRUB boots by default (its first attempt).
+    pub fn booted(&self) -> Option<&Attempt> {
+        self.attempts.first()
+    }
+}
+
+/// The wrapper config.
+pub fn wrapper(req: &Request, preload: &[&str]) -> String {
+    let mut w = String::from("# gen-kexec's grub-emu oracle (xtask/src/e2e/grubemu.rs)\n");
+    for m in preload {
+        w += &format!("insmod {m}\n");
+    }
+    for l in LOADERS {
+        w += &format!(
+            "function {l} {{\n  echo \"GK-LOADER: [{l}]\"\n  echo \"GK-CHOSEN: [$chosen]\"\n  \
+             echo \"GK-ROOT: [$root]\"\n  for a in \"$@\"; do echo \"GK-ARG: [$a]\"; done\n}}\n"
+        );
+    }
+    for i in INITRDS {
+        w += &format!("function {i} {{\n  for a in \"$@\"; do echo \"GK-INITRD: [$a]\"; done\n}}\n");
+    }
+    if let Some(r) = &req.root {
+        w += &format!("set root='{r}'\n");
+    }
+    if let Some(p) = &req.prefix {
+        w += &format!("set prefix='{p}'\n");
+    }
+    let dir = req.config.rsplit_once('/').map_or("", |(d, _)| d);
+    w += &format!(
+        "set config_file='{}'\nset config_directory='{dir}'\nexport config_file\nexport config_directory\n",
+        req.config
+    );
+    w += &format!("source '{}'\n", req.config);
+    w += "echo \"GK-DEFAULT: [$default]\"\necho \"GK-TIMEOUT: [$timeout]\"\nset timeout=0\n";
+    w
+}
+
+/// Removes terminal escape sequences and carriage returns.
+pub fn clean(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut it = raw.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\x1b' => match it.next() {
+                Some('[') => {
+                    for d in it.by_ref() {
+                        if d.is_ascii_alphabetic() || d == '@' || d == '~' {
+                            break;
+                        }
+                    }
+                }
+                Some('(') | Some(')') => {
+                    it.next();
+                }
+                _ => {}
+            },
+            '\r' => {}
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `[text]` of a `GK-NAME: [text]` line.
+fn bracketed<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let at = line.find(name)?;
+    let rest = line[at + name.len()..].strip_prefix(": [")?;
+    rest.strip_suffix(']')
+}
+
+/// The parsed output (pure: the tests feed it recorded text).
+pub fn parse(output: &str, ended: &str) -> Run {
+    let text = clean(output);
+    let mut run = Run {
+        ended: ended.to_owned(),
+        ..Run::default()
+    };
+    let mut title = String::new();
+    for line in text.lines() {
+        let l = line.trim_end();
+        if let Some(at) = l.find("Booting `") {
+            title = l[at + 9..].strip_suffix('\'').unwrap_or(&l[at + 9..]).to_owned();
+        } else if let Some(v) = bracketed(l, "GK-DEFAULT") {
+            run.default = v.to_owned();
+        } else if let Some(v) = bracketed(l, "GK-TIMEOUT") {
+            run.timeout = v.to_owned();
+        } else if let Some(v) = bracketed(l, "GK-LOADER") {
+            run.attempts.push(Attempt {
+                title: title.clone(),
+                loader: v.to_owned(),
+                ..Attempt::default()
+            });
+        } else if let Some(a) = run.attempts.last_mut() {
+            if let Some(v) = bracketed(l, "GK-CHOSEN") {
+                a.chosen = v.to_owned();
+            } else if let Some(v) = bracketed(l, "GK-ROOT") {
+                a.root = v.to_owned();
+            } else if let Some(v) = bracketed(l, "GK-ARG") {
+                if a.kernel.is_empty() && a.args.is_empty() {
+                    a.kernel = v.to_owned();
+                } else {
+                    a.args.push(v.to_owned());
+                }
+            } else if let Some(v) = bracketed(l, "GK-INITRD") {
+                a.initrds.push(v.to_owned());
+            }
+        }
+        if let Some(at) = l.find("error: ") {
+            run.errors.push(l[at..].to_owned());
+        }
+        if !l.trim().is_empty() {
+            run.lines.push(l.trim().to_owned());
+        }
+    }
+    run
+}
+
+/// Runs grub-emu on `req` and parses what it printed.
+pub fn run(req: &Request) -> Result<Run> {
+    if !Utf8Path::new(GRUB_EMU).is_file() {
+        bail!("{GRUB_EMU} is missing: install grub-emu (cargo xtask host-deps --test)");
+    }
+    let work = &req.work;
+    crate::fsutil::remove_dir_all_if_exists(work)?;
+    let dir = work.join("prefix");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
+    let mut have = Vec::new();
+    for e in Utf8Path::new(EMU_MODULES)
+        .read_dir_utf8()
+        .with_context(|| format!("cannot list {EMU_MODULES}"))?
+    {
+        let e = e?;
+        std::os::unix::fs::symlink(e.path(), dir.join(e.file_name()))
+            .with_context(|| format!("cannot link {} into {dir}", e.path()))?;
+        have.push(e.file_name().to_owned());
+    }
+    let preload: Vec<&str> = (PRELOAD.iter().copied())
+        .filter(|m| have.iter().any(|h| *h == format!("{m}.mod")))
+        .collect();
+    crate::fsutil::write_atomic(&dir.join("grub.cfg"), wrapper(req, &preload).as_bytes())?;
+    let map = work.join("device.map");
+    let mut text = String::new();
+    for (i, d) in req.disks.iter().enumerate() {
+        let abs = d.canonicalize_utf8().with_context(|| format!("no disk image {d}"))?;
+        text += &format!("(hd{i}) {abs}\n");
+    }
+    crate::fsutil::write_atomic(&map, text.as_bytes())?;
+
+    let (master, slave) = pty(100, 4000)?;
+    let mut child = Command::new(GRUB_EMU)
+        .args(["-d", dir.as_str(), "-m", map.as_str()])
+        .env("TERM", "vt100")
+        .stdin(Stdio::from(slave.try_clone()?))
+        .stdout(Stdio::from(slave.try_clone()?))
+        .stderr(Stdio::from(slave))
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {GRUB_EMU}"))?;
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let mut reader = std::fs::File::from(master);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + req.deadline.unwrap_or(Duration::from_secs(20));
+    let mut out = Vec::new();
+    let ended = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break "deadline";
+        }
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(b) => out.extend_from_slice(&b),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break "exited",
+        }
+        let text = String::from_utf8_lossy(&out);
+        if text.contains("Failed to boot both default and fallback entries") {
+            break "failed to boot";
+        }
+        if text.contains("GK-TIMEOUT") && clean(&text).contains("grub> ") {
+            break "prompt";
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break "exited";
+        }
+    };
+    // SAFETY: kill(2) on the process group grub-emu leads; no memory involved.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+    crate::fsutil::write_atomic(&work.join("grub-emu.log"), &out)?;
+    let text = String::from_utf8_lossy(&out);
+    let run = parse(&text, ended);
+    if !text.contains("GK-TIMEOUT") {
+        bail!(
+            "grub-emu never finished the wrapper config ({ended}); its output is in {}",
+            work.join("grub-emu.log")
+        );
+    }
+    Ok(run)
+}
+
+/// A pseudo-terminal of `rows` x `cols`: (master, slave).
+fn pty(rows: u16, cols: u16) -> Result<(OwnedFd, OwnedFd)> {
+    let (mut m, mut s) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into m and s; the name and
+    // termios pointers may be null; winsize is read only.
+    let r = unsafe {
+        libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &size)
+    };
+    if r != 0 {
+        bail!("openpty: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just opened and are owned here only.
+    Ok(unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) })
+}
+
+#[cfg(test)]
+#[path = "grubemu_tests.rs"]
+mod tests;
