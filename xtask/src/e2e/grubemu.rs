@@ -18,7 +18,9 @@
 //! pseudo-terminal 4000 columns wide (on a pipe it writes nothing usable, on
 //! a narrow terminal GRUB wraps long lines); its output is read until GRUB
 //! gives up on the entries ("Failed to boot both default and fallback
-//! entries"), its command line prompt (no entries), or the deadline.
+//! entries"), its command line prompt (no entries), or the deadline; when
+//! GRUB says "Press any key to continue" (an error in an entry, e.g. a
+//! `search` that found nothing) a space is typed.
 
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -263,6 +265,7 @@ pub fn run(req: &Request) -> Result<Run> {
         .spawn()
         .with_context(|| format!("cannot start {GRUB_EMU}"))?;
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let mut keyboard = std::fs::File::from(master.try_clone()?);
     let mut reader = std::fs::File::from(master);
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -274,6 +277,7 @@ pub fn run(req: &Request) -> Result<Run> {
     });
     let deadline = Instant::now() + req.deadline.unwrap_or(Duration::from_secs(20));
     let mut out = Vec::new();
+    let mut pressed = 0;
     let ended = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -290,6 +294,12 @@ pub fn run(req: &Request) -> Result<Run> {
         }
         if text.contains("GK-TIMEOUT") && clean(&text).contains("grub> ") {
             break "prompt";
+        }
+        // An error inside an entry: GRUB waits (10 s) for a key.
+        let waits = text.matches("Press any key to continue").count();
+        if waits > pressed {
+            pressed = waits;
+            let _ = std::io::Write::write_all(&mut keyboard, b" ");
         }
         if let Ok(Some(_)) = child.try_wait() {
             break "exited";

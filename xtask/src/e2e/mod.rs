@@ -302,6 +302,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     print!("{}", report::screenshots(&results));
     let comparisons = oracle::compare(&results, APPEND);
     print!("{}", oracle::report(&comparisons));
+    let emu_checks = grub_emu(ws, &cases, &results);
+    print!("{}", oracle::report_emu(&emu_checks));
     if let Some(dir) = &args.save_screenshots {
         save_screenshots(&results, dir)?;
     }
@@ -310,7 +312,11 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         .filter(|c| !c.matches())
         .map(|c| c.fixture)
         .collect();
-    if !failed.is_empty() || !mismatched.is_empty() {
+    let emu_failed: Vec<&str> = (emu_checks.iter())
+        .filter(|c| !c.matches())
+        .map(|c| c.fixture)
+        .collect();
+    if !failed.is_empty() || !mismatched.is_empty() || !emu_failed.is_empty() {
         let mut why = Vec::new();
         if !failed.is_empty() {
             why.push(format!(
@@ -322,14 +328,39 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         }
         if !mismatched.is_empty() {
             why.push(format!(
-                "the oracle found other command lines than isolinux/syslinux's for {}",
+                "the oracle found other command lines than the image's own bootloader's for {}",
                 mismatched.join(", ")
+            ));
+        }
+        if !emu_failed.is_empty() {
+            why.push(format!(
+                "grub-emu did not boot what GRUB booted under SeaBIOS for {}",
+                emu_failed.join(", ")
             ));
         }
         bail!("e2e: {}", why.join("; "));
     }
     println!("e2e: all {} cases passed", results.len());
     Ok(())
+}
+
+/// grub-emu (GRUB in user space) on every GRUB fixture the cases boot,
+/// checked against their SeaBIOS boots.
+fn grub_emu(ws: &Ws, cases: &[Case], results: &[runner::CaseResult]) -> Vec<oracle::EmuCheck> {
+    let mut out: Vec<oracle::EmuCheck> = Vec::new();
+    for f in cases.iter().map(Case::fixture) {
+        if out.iter().any(|c| c.fixture == f.name) {
+            continue;
+        }
+        let image = artifact::adapted_path(ws, &f);
+        let work = ws.build.join("e2e/grub-emu").join(f.name);
+        let Some(req) = fixtures::grub::emu_request(&f, &image, &work) else {
+            continue;
+        };
+        let emu = grubemu::run(&req).map_err(|e| format!("{e:#}"));
+        out.push(oracle::check_emu(f.name, emu, results));
+    }
+    out
 }
 
 /// `--save-screenshots DIR`: each case's pictures as DIR/CASE-NAME.png.

@@ -11,8 +11,19 @@
 
 use std::fmt::Write;
 
+use super::grubemu;
 use super::qemu::Firmware;
 use super::runner::CaseResult;
+
+/// The bootloader a fixture's SeaBIOS boot runs.
+pub fn bootloader(fixture: &str) -> &'static str {
+    let grub = (super::fixtures::FIXTURES.iter()).any(|f| f.name == fixture && f.layout.grub());
+    if grub {
+        "GRUB"
+    } else {
+        "isolinux/syslinux"
+    }
+}
 
 /// One fixture's comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,9 +127,10 @@ pub fn report(comparisons: &[Comparison]) -> String {
         if c.matches() {
             let _ = writeln!(
                 out,
-                "oracle {}: {} (isolinux/syslinux) and {} (gen-kexec) gave the target the same command line: {}",
+                "oracle {}: {} ({}) and {} (gen-kexec) gave the target the same command line: {}",
                 c.fixture,
                 c.bios,
+                bootloader(c.fixture),
                 names.join(", "),
                 c.common
             );
@@ -142,6 +154,95 @@ pub fn report(comparisons: &[Comparison]) -> String {
             "  (compared without initrd= and BOOT_IMAGE=, and on the UEFI side without `{}`)",
             super::APPEND
         );
+    }
+    out
+}
+
+/// GRUB itself in user space (grub-emu, [`grubemu`]) on a GRUB fixture,
+/// against what its SeaBIOS boots gave the target.
+#[derive(Debug, Clone)]
+pub struct EmuCheck {
+    pub fixture: &'static str,
+    pub emu: Result<grubemu::Run, String>,
+    /// Each passing SeaBIOS boot of the fixture: case, the target's
+    /// command line, whether grub-emu chose the same kernel and arguments.
+    pub bios: Vec<(&'static str, String, bool)>,
+}
+
+impl EmuCheck {
+    pub fn matches(&self) -> bool {
+        matches!(&self.emu, Ok(r) if r.booted().is_some()) && self.bios.iter().all(|(_, _, ok)| *ok)
+    }
+}
+
+/// Does the command line GRUB gave a target (under SeaBIOS) say what
+/// grub-emu's stand-in `linux` received? GRUB adds `BOOT_IMAGE=KERNEL` first.
+pub fn emu_agrees(a: &grubemu::Attempt, bios_cmdline: &str) -> bool {
+    let boot_image = bios_cmdline
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("BOOT_IMAGE="));
+    let args: Vec<&str> = a.args.iter().flat_map(|w| w.split_whitespace()).collect();
+    boot_image == Some(a.kernel.as_str()) && normalise_bios(bios_cmdline) == args
+}
+
+pub fn check_emu(
+    fixture: &'static str,
+    emu: Result<grubemu::Run, String>,
+    results: &[CaseResult],
+) -> EmuCheck {
+    let bios = (results.iter())
+        .filter(|r| r.case.fixture == fixture && r.case.firmware == Firmware::Bios)
+        .filter(|r| r.case.boots_by_default() && r.verdict.is_ok())
+        .filter_map(|r| {
+            let line = r.cmdline.clone()?;
+            let ok = matches!(&emu, Ok(run) if run.booted().is_some_and(|a| emu_agrees(a, &line)));
+            Some((r.case.name, line, ok))
+        })
+        .collect();
+    EmuCheck { fixture, emu, bios }
+}
+
+pub fn report_emu(checks: &[EmuCheck]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let run = match &c.emu {
+            Err(e) => {
+                let _ = writeln!(out, "grub-emu {}: FAILED: {e}", c.fixture);
+                continue;
+            }
+            Ok(r) => r,
+        };
+        let Some(a) = run.booted() else {
+            let _ = writeln!(
+                out,
+                "grub-emu {}: GRUB booted no entry (default `{}`, {}); errors: {}",
+                c.fixture,
+                run.default,
+                run.ended,
+                run.errors.join("; ")
+            );
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "grub-emu {}: GRUB boots '{}' (chosen {}, default `{}`, root {}): {} {} {}, initrd {}",
+            c.fixture,
+            a.title,
+            a.chosen,
+            run.default,
+            a.root,
+            a.loader,
+            a.kernel,
+            a.cmdline(),
+            a.initrds.join(" ")
+        );
+        for (name, line, ok) in &c.bios {
+            let _ = writeln!(
+                out,
+                "  {name}: {} {line}",
+                if *ok { "same as GRUB under SeaBIOS:" } else { "MISMATCH with GRUB under SeaBIOS:" }
+            );
+        }
     }
     out
 }
@@ -231,6 +332,20 @@ mod tests {
             "oracle iso: iso-bios-usb (isolinux/syslinux) and iso-uefi-usb (gen-kexec) gave the target \
              the same command line: root=/dev/ram0 init=/linuxrc console=ttyS0,115200 e2e.label=gentoo\n"
         );
+    }
+
+    #[test]
+    fn grub_emu_agrees_with_what_grub_gave_the_target() {
+        let a = grubemu::Attempt {
+            kernel: "/boot/vmlinuz-6.1.0-57-amd64".into(),
+            args: vec!["root=UUID=u".into(), "ro".into(), "e2e.label=debian".into()],
+            ..Default::default()
+        };
+        assert!(emu_agrees(&a, "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro e2e.label=debian"));
+        assert!(!emu_agrees(&a, "BOOT_IMAGE=/vmlinuz root=UUID=u ro e2e.label=debian"));
+        assert!(!emu_agrees(&a, "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro single"));
+        assert_eq!(bootloader("grub"), "GRUB");
+        assert_eq!(bootloader("iso"), "isolinux/syslinux");
     }
 
     #[test]
