@@ -35,14 +35,37 @@ pub const GRUB_EMU: &str = "/usr/bin/grub-emu";
 pub const EMU_MODULES: &str = "/usr/lib/grub/x86_64-emu";
 
 /// Loaders the wrapper stands in for: (command, what its arguments are).
-const LOADERS: &[&str] = &["linux", "linux16", "linuxefi", "chainloader", "multiboot", "multiboot2"];
+const LOADERS: &[&str] = &[
+    "linux",
+    "linux16",
+    "linuxefi",
+    "chainloader",
+    "multiboot",
+    "multiboot2",
+];
 const INITRDS: &[&str] = &["initrd", "initrd16", "initrdefi", "module", "module2"];
 /// Modules the wrapper loads first: a generated config's `insmod`s of them
 /// then find them loaded whatever `$prefix` says.
 const PRELOAD: &[&str] = &[
-    "part_msdos", "part_gpt", "ext2", "fat", "iso9660", "search", "search_fs_uuid",
-    "search_fs_file", "search_label", "loadenv", "test", "echo", "regexp", "configfile",
-    "gzio", "normal", "sleep", "true", "all_video",
+    "part_msdos",
+    "part_gpt",
+    "ext2",
+    "fat",
+    "iso9660",
+    "search",
+    "search_fs_uuid",
+    "search_fs_file",
+    "search_label",
+    "loadenv",
+    "test",
+    "echo",
+    "regexp",
+    "configfile",
+    "gzio",
+    "normal",
+    "sleep",
+    "true",
+    "all_video",
 ];
 
 /// What to run GRUB on.
@@ -124,7 +147,8 @@ pub fn wrapper(req: &Request, preload: &[&str]) -> String {
         );
     }
     for i in INITRDS {
-        w += &format!("function {i} {{\n  for a in \"$@\"; do echo \"GK-INITRD: [$a]\"; done\n}}\n");
+        w +=
+            &format!("function {i} {{\n  for a in \"$@\"; do echo \"GK-INITRD: [$a]\"; done\n}}\n");
     }
     if let Some(r) = &req.root {
         w += &format!("set root='{r}'\n");
@@ -187,7 +211,10 @@ pub fn parse(output: &str, ended: &str) -> Run {
     for line in text.lines() {
         let l = line.trim_end();
         if let Some(at) = l.find("Booting `") {
-            title = l[at + 9..].strip_suffix('\'').unwrap_or(&l[at + 9..]).to_owned();
+            title = l[at + 9..]
+                .strip_suffix('\'')
+                .unwrap_or(&l[at + 9..])
+                .to_owned();
         } else if let Some(v) = bracketed(l, "GK-DEFAULT") {
             run.default = v.to_owned();
         } else if let Some(v) = bracketed(l, "GK-TIMEOUT") {
@@ -249,7 +276,9 @@ pub fn run(req: &Request) -> Result<Run> {
     let map = work.join("device.map");
     let mut text = String::new();
     for (i, d) in req.disks.iter().enumerate() {
-        let abs = d.canonicalize_utf8().with_context(|| format!("no disk image {d}"))?;
+        let abs = d
+            .canonicalize_utf8()
+            .with_context(|| format!("no disk image {d}"))?;
         text += &format!("(hd{i}) {abs}\n");
     }
     crate::fsutil::write_atomic(&map, text.as_bytes())?;
@@ -332,7 +361,13 @@ fn pty(rows: u16, cols: u16) -> Result<(OwnedFd, OwnedFd)> {
     // SAFETY: openpty writes two descriptors into m and s; the name and
     // termios pointers may be null; winsize is read only.
     let r = unsafe {
-        libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), &size)
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
     };
     if r != 0 {
         bail!("openpty: {}", std::io::Error::last_os_error());

@@ -146,18 +146,31 @@ fn grub_quirks_as_grub_has_them() {
 
     let b = emu("quirk-submenu-exports.cfg");
     let inside = b.booted().unwrap();
-    assert_eq!((inside.title.as_str(), inside.chosen.as_str()), ("inside", "sub>inside"));
+    assert_eq!(
+        (inside.title.as_str(), inside.chosen.as_str()),
+        ("inside", "sub>inside")
+    );
     assert_eq!(inside.args, ["plain=[]", "shared=[s]"]);
 
     let r = emu("quirk-syntax-error.cfg");
-    assert!(r.errors.iter().any(|e| e.contains("syntax error")), "{:?}", r.errors);
+    assert!(
+        r.errors.iter().any(|e| e.contains("syntax error")),
+        "{:?}",
+        r.errors
+    );
     let one = r.booted().unwrap();
-    assert_eq!((one.title.as_str(), one.args.as_slice()), ("one", &["e2e.quirk=one".to_owned()][..]));
+    assert_eq!(
+        (one.title.as_str(), one.args.as_slice()),
+        ("one", &["e2e.quirk=one".to_owned()][..])
+    );
     assert_eq!(one.initrds, ["/initrd-a.img", "/initrd-b.img"]);
 
     let b = emu("quirk-default-by-title.cfg");
     let second = b.booted().unwrap();
-    assert_eq!((second.loader.as_str(), second.chosen.as_str()), ("linux16", "second"));
+    assert_eq!(
+        (second.loader.as_str(), second.chosen.as_str()),
+        ("linux16", "second")
+    );
     assert_eq!(second.args, ["e2e.quirk=a b", "e2e.quirk=second"]);
     assert_eq!(second.initrds, ["/initrd.img"]);
 }

@@ -17,7 +17,9 @@
 //! a number on the serial console, arrow keys or the editor on the screen's
 //! keyboard), proven by the command line the target prints. After the runs
 //! [`oracle`] compares, per fixture, the command line the image's own
-//! isolinux/syslinux gave the target under SeaBIOS with gen-kexec's.
+//! isolinux/syslinux or GRUB gave the target under SeaBIOS with gen-kexec's,
+//! and [`grubemu`] runs GRUB itself in user space on each GRUB fixture: it
+//! must choose what GRUB booted under SeaBIOS.
 
 mod artifact;
 mod fixtures;
@@ -82,7 +84,8 @@ pub enum AccelChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The target's kernel boots (through gen-kexec under UEFI, through
-    /// the image's own isolinux/syslinux under SeaBIOS) and reaches its marker.
+    /// the image's own isolinux/syslinux or GRUB under SeaBIOS) and reaches
+    /// its marker.
     Boots,
     /// gen-kexec fails with an error containing this text, then offers
     /// its rescue shell.
@@ -223,10 +226,20 @@ pub const CASES: &[Case] = &[
     case("grub-bios-ahci", "grub", Firmware::Bios, Attach::Ahci),
     grub_uefi("grub-uefi-usb", "grub", Attach::UsbXhci),
     grub_uefi("grub-uefi-nvme", "grub", Attach::Nvme),
-    case("grubboot-bios-usb", "grubboot", Firmware::Bios, Attach::UsbXhci),
+    case(
+        "grubboot-bios-usb",
+        "grubboot",
+        Firmware::Bios,
+        Attach::UsbXhci,
+    ),
     grub_uefi("grubboot-uefi-usb", "grubboot", Attach::UsbXhci),
     grub_uefi("grubboot-uefi-nvme", "grubboot", Attach::Nvme),
-    case("grubiso-bios-usb", "grubiso", Firmware::Bios, Attach::UsbXhci),
+    case(
+        "grubiso-bios-usb",
+        "grubiso",
+        Firmware::Bios,
+        Attach::UsbXhci,
+    ),
     grub_uefi("grubiso-uefi-usb", "grubiso", Attach::UsbXhci),
     grub_uefi("grubiso-uefi-nvme", "grubiso", Attach::Nvme),
 ];

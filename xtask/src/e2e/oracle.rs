@@ -240,7 +240,11 @@ pub fn report_emu(checks: &[EmuCheck]) -> String {
             let _ = writeln!(
                 out,
                 "  {name}: {} {line}",
-                if *ok { "same as GRUB under SeaBIOS:" } else { "MISMATCH with GRUB under SeaBIOS:" }
+                if *ok {
+                    "same as GRUB under SeaBIOS:"
+                } else {
+                    "MISMATCH with GRUB under SeaBIOS:"
+                }
             );
         }
     }
@@ -341,9 +345,18 @@ mod tests {
             args: vec!["root=UUID=u".into(), "ro".into(), "e2e.label=debian".into()],
             ..Default::default()
         };
-        assert!(emu_agrees(&a, "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro e2e.label=debian"));
-        assert!(!emu_agrees(&a, "BOOT_IMAGE=/vmlinuz root=UUID=u ro e2e.label=debian"));
-        assert!(!emu_agrees(&a, "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro single"));
+        assert!(emu_agrees(
+            &a,
+            "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro e2e.label=debian"
+        ));
+        assert!(!emu_agrees(
+            &a,
+            "BOOT_IMAGE=/vmlinuz root=UUID=u ro e2e.label=debian"
+        ));
+        assert!(!emu_agrees(
+            &a,
+            "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro single"
+        ));
         assert_eq!(bootloader("grub"), "GRUB");
         assert_eq!(bootloader("iso"), "isolinux/syslinux");
     }
