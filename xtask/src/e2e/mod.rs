@@ -24,6 +24,7 @@
 mod artifact;
 mod fixtures;
 pub mod grubemu;
+mod host;
 mod initrd;
 mod monitor;
 mod oracle;
@@ -315,7 +316,7 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     print!("{}", report::screenshots(&results));
     let comparisons = oracle::compare(&results, APPEND);
     print!("{}", oracle::report(&comparisons));
-    let emu_checks = grub_emu(ws, &cases, &results);
+    let emu_checks = oracle::grub_emu(ws, &cases, &results);
     print!("{}", oracle::report_emu(&emu_checks));
     if let Some(dir) = &args.save_screenshots {
         save_screenshots(&results, dir)?;
@@ -355,25 +356,6 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     }
     println!("e2e: all {} cases passed", results.len());
     Ok(())
-}
-
-/// grub-emu (GRUB in user space) on every GRUB fixture the cases boot,
-/// checked against their SeaBIOS boots.
-fn grub_emu(ws: &Ws, cases: &[Case], results: &[runner::CaseResult]) -> Vec<oracle::EmuCheck> {
-    let mut out: Vec<oracle::EmuCheck> = Vec::new();
-    for f in cases.iter().map(Case::fixture) {
-        if out.iter().any(|c| c.fixture == f.name) {
-            continue;
-        }
-        let image = artifact::adapted_path(ws, &f);
-        let work = ws.build.join("e2e/grub-emu").join(f.name);
-        let Some(req) = fixtures::grub::emu_request(&f, &image, &work) else {
-            continue;
-        };
-        let emu = grubemu::run(&req).map_err(|e| format!("{e:#}"));
-        out.push(oracle::check_emu(f.name, emu, results));
-    }
-    out
 }
 
 /// `--save-screenshots DIR`: each case's pictures as DIR/CASE-NAME.png.
@@ -445,10 +427,10 @@ pub fn boot(
         AccelChoice::Kvm => Accel::Kvm,
         AccelChoice::Tcg => Accel::Tcg,
         AccelChoice::Auto if ws.dry_run => Accel::Tcg,
-        AccelChoice::Auto => probe(ws, &kernel)?,
+        AccelChoice::Auto => host::probe(ws, &kernel)?,
     };
     if !ws.dry_run {
-        flush_host_writes();
+        host::flush_writes();
     }
     let timeout = Duration::from_secs(timeout.unwrap_or(match accel {
         Accel::Kvm => 60,
@@ -484,67 +466,6 @@ fn select(names: &[String]) -> Result<Vec<Case>> {
                 })
         })
         .collect()
-}
-
-/// Write out what the build left dirty in the host's page cache before the
-/// boots: its writeback (gigabytes after a kernel build) otherwise stalls
-/// QEMU's reads of the disk images for seconds in the middle of a boot
-/// (seen: a 9 s ext4 mount), which the timings would blame on gen-kexec.
-fn flush_host_writes() {
-    let started = std::time::Instant::now();
-    // SAFETY: sync(2) takes no arguments and cannot fail.
-    unsafe { libc::sync() };
-    let secs = started.elapsed().as_secs_f64();
-    if secs >= 0.5 {
-        println!("e2e: flushed the host's pending writes first ({secs:.1} s)");
-    }
-}
-
-/// KVM or TCG. The probe boots a kernel (~5 s when KVM is broken), so its
-/// answer is kept for this boot of the host and this QEMU.
-fn probe(ws: &Ws, kernel: &fixtures::DistroKernel) -> Result<Accel> {
-    let dir = ws.build.join("e2e/runs");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
-    let mut key = crate::stamp::KeyBuilder::default();
-    key.value(
-        "boot_id",
-        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .unwrap_or_default()
-            .trim(),
-    );
-    key.input(&crate::stamp::Input::Tool(qemu::QEMU.into()))?;
-    let key = key.finish();
-    let cache = dir.join("kvm-probe.result");
-    let cached = std::fs::read_to_string(&cache).ok().and_then(|s| {
-        let (k, v) = s.trim().split_once(' ')?;
-        (k == key).then(|| v == "kvm")
-    });
-    let started = std::time::Instant::now();
-    let kvm = match cached {
-        Some(kvm) => kvm,
-        None => {
-            let kvm = qemu::kvm_works(&kernel.path, &dir.join("kvm-probe.log"))?;
-            crate::fsutil::write_atomic(
-                &cache,
-                format!("{key} {}\n", if kvm { "kvm" } else { "tcg" }).as_bytes(),
-            )?;
-            kvm
-        }
-    };
-    println!(
-        "e2e: KVM {} ({}); using {}",
-        if kvm { "works" } else { "is not usable here" },
-        match cached {
-            Some(_) => format!("probed earlier during this boot, {cache}"),
-            None => format!("probe {:.1} s", started.elapsed().as_secs_f64()),
-        },
-        if kvm {
-            "KVM"
-        } else {
-            "TCG (each case takes ~20-40 s)"
-        }
-    );
-    Ok(if kvm { Accel::Kvm } else { Accel::Tcg })
 }
 
 #[cfg(test)]

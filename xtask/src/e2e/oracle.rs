@@ -11,9 +11,10 @@
 
 use std::fmt::Write;
 
-use super::grubemu;
 use super::qemu::Firmware;
 use super::runner::CaseResult;
+use super::{artifact, fixtures, grubemu, Case};
+use crate::ws::Ws;
 
 /// The bootloader a fixture's SeaBIOS boot runs.
 pub fn bootloader(fixture: &str) -> &'static str {
@@ -247,6 +248,25 @@ pub fn report_emu(checks: &[EmuCheck]) -> String {
                 }
             );
         }
+    }
+    out
+}
+
+/// grub-emu (GRUB in user space) on every GRUB fixture the cases boot,
+/// checked against their SeaBIOS boots.
+pub fn grub_emu(ws: &Ws, cases: &[Case], results: &[CaseResult]) -> Vec<EmuCheck> {
+    let mut out: Vec<EmuCheck> = Vec::new();
+    for f in cases.iter().map(Case::fixture) {
+        if out.iter().any(|c| c.fixture == f.name) {
+            continue;
+        }
+        let image = artifact::adapted_path(ws, &f);
+        let work = ws.build.join("e2e/grub-emu").join(f.name);
+        let Some(req) = fixtures::grub::emu_request(&f, &image, &work) else {
+            continue;
+        };
+        let emu = grubemu::run(&req).map_err(|e| format!("{e:#}"));
+        out.push(check_emu(f.name, emu, results));
     }
     out
 }
