@@ -84,6 +84,12 @@ pub struct Request {
     pub work: Utf8PathBuf,
     /// Give up after this long (default 20 s).
     pub deadline: Option<Duration>,
+    /// A GRUB legacy menu.lst (a host file) to run instead of `config`:
+    /// GRUB's own `grub-menulst2cfg` translates it (the translation
+    /// `legacy_configfile` runs), and its `legacy_kernel`/`legacy_initrd`
+    /// are renamed to stand-ins (grub-emu has those commands, and a function
+    /// cannot shadow a command).
+    pub menu_lst: Option<Utf8PathBuf>,
 }
 
 /// One entry GRUB tried to boot (the default, then any fallback).
@@ -150,6 +156,15 @@ pub fn wrapper(req: &Request, preload: &[&str]) -> String {
         w +=
             &format!("function {i} {{\n  for a in \"$@\"; do echo \"GK-INITRD: [$a]\"; done\n}}\n");
     }
+    // grub-menulst2cfg writes `legacy_kernel FILE NAME ARGS...`: NAME
+    // becomes the command line's BOOT_IMAGE=, ARGS the rest.
+    w += "function gk_legacy_kernel {\n  echo \"GK-LOADER: [legacy_kernel]\"\n  \
+          echo \"GK-CHOSEN: [$chosen]\"\n  echo \"GK-ROOT: [$root]\"\n  \
+          if [ \"$1\" = --no-mem-option ]; then shift; fi\n  \
+          if regexp '^--type=' \"$1\"; then shift; fi\n  \
+          echo \"GK-ARG: [$1]\"\n  shift\n  shift\n  \
+          for a in \"$@\"; do echo \"GK-ARG: [$a]\"; done\n}\n\
+          function gk_legacy_initrd {\n  echo \"GK-INITRD: [$1]\"\n}\n";
     if let Some(r) = &req.root {
         w += &format!("set root='{r}'\n");
     }
@@ -272,6 +287,13 @@ pub fn run(req: &Request) -> Result<Run> {
     let preload: Vec<&str> = (PRELOAD.iter().copied())
         .filter(|m| have.iter().any(|h| *h == format!("{m}.mod")))
         .collect();
+    let mut req = req.clone();
+    if let Some(lst) = &req.menu_lst {
+        let cfg = work.join("menu.lst.cfg");
+        from_menu_lst(lst, &cfg)?;
+        req.config = format!("(host){cfg}");
+    }
+    let req = &req;
     crate::fsutil::write_atomic(&dir.join("grub.cfg"), wrapper(req, &preload).as_bytes())?;
     let map = work.join("device.map");
     let mut text = String::new();
@@ -347,6 +369,41 @@ pub fn run(req: &Request) -> Result<Run> {
         );
     }
     Ok(run)
+}
+
+/// `grub-menulst2cfg MENU_LST OUT`, with the legacy loaders renamed to
+/// the wrapper's stand-ins.
+pub fn from_menu_lst(menu_lst: &Utf8Path, out: &Utf8Path) -> Result<()> {
+    let raw = out.with_extension("raw");
+    let status = Command::new("grub-menulst2cfg")
+        .args([menu_lst.as_str(), raw.as_str()])
+        .status()
+        .context("cannot run grub-menulst2cfg (grub-common)")?;
+    if !status.success() {
+        bail!("grub-menulst2cfg {menu_lst}: {status}");
+    }
+    let text = std::fs::read_to_string(&raw).with_context(|| format!("cannot read {raw}"))?;
+    crate::fsutil::write_atomic(out, rename_legacy_loaders(&text).as_bytes())
+}
+
+/// `legacy_kernel`, `legacy_initrd` and `legacy_initrd_nounzip` as the
+/// first word of a line become `gk_legacy_kernel`, `gk_legacy_initrd`.
+pub fn rename_legacy_loaders(cfg: &str) -> String {
+    let mut out = String::with_capacity(cfg.len() + 64);
+    for line in cfg.split_inclusive('\n') {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let word = body.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        let rest = &body[word.len()..];
+        match word {
+            "legacy_kernel" => out += &format!("{indent}gk_legacy_kernel{rest}"),
+            "legacy_initrd" | "legacy_initrd_nounzip" => {
+                out += &format!("{indent}gk_legacy_initrd{rest}")
+            }
+            _ => out += line,
+        }
+    }
+    out
 }
 
 /// A pseudo-terminal of `rows` x `cols`: (master, slave).

@@ -174,3 +174,48 @@ fn grub_quirks_as_grub_has_them() {
     assert_eq!(second.args, ["e2e.quirk=a b", "e2e.quirk=second"]);
     assert_eq!(second.initrds, ["/initrd.img"]);
 }
+
+#[test]
+fn grub_reads_a_legacy_menu_lst_through_its_own_translation() {
+    let corpus = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/grub");
+    let lst = corpus.join("legacy-debian-menu.lst");
+    // The corpus file is the grublegacy fixture's menu.lst.
+    assert_eq!(
+        std::fs::read_to_string(&lst).unwrap(),
+        crate::e2e::fixtures::menulst_for_tests("6.1.0-57-amd64", U1)
+    );
+    let work = Utf8PathBuf::from_path_buf(std::env::temp_dir())
+        .unwrap()
+        .join(format!("gk-grubemu-{}-legacy", std::process::id()));
+    let r = run(&Request {
+        menu_lst: Some(lst),
+        work: work.clone(),
+        ..Request::default()
+    })
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&work);
+    assert_eq!((r.default.as_str(), r.timeout.as_str()), ("0", "1"));
+    let b = r.booted().unwrap();
+    assert_eq!(b.title, "Debian GNU/Linux, kernel 6.1.0-57-amd64");
+    assert_eq!(
+        (b.loader.as_str(), b.root.as_str()),
+        ("legacy_kernel", "hd0,1")
+    );
+    assert_eq!(b.kernel, "/boot/vmlinuz-6.1.0-57-amd64");
+    assert_eq!(
+        b.args,
+        words(&format!(
+            "root=UUID={U1} ro console=ttyS0,115200 e2e.label=legacy"
+        ))
+    );
+    assert_eq!(b.initrds, ["/boot/initrd.img-6.1.0-57-amd64"]);
+}
+
+#[test]
+fn legacy_loaders_are_renamed_to_the_stand_ins() {
+    let cfg = "menuentry 'x' {\n  legacy_kernel   '/k' '/k' 'a'\n  legacy_initrd '/i' '/i'\n}\necho legacy_kernel\n";
+    assert_eq!(
+        rename_legacy_loaders(cfg),
+        "menuentry 'x' {\n  gk_legacy_kernel   '/k' '/k' 'a'\n  gk_legacy_initrd '/i' '/i'\n}\necho legacy_kernel\n"
+    );
+}

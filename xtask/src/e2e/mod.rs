@@ -243,6 +243,14 @@ pub const CASES: &[Case] = &[
     ),
     grub_uefi("grubiso-uefi-usb", "grubiso", Attach::UsbXhci),
     grub_uefi("grubiso-uefi-nvme", "grubiso", Attach::Nvme),
+    // A GRUB legacy menu.lst (read by GRUB 2's legacycfg under SeaBIOS).
+    case(
+        "grublegacy-bios-ahci",
+        "grublegacy",
+        Firmware::Bios,
+        Attach::Ahci,
+    ),
+    grub_uefi("grublegacy-uefi-usb", "grublegacy", Attach::UsbXhci),
 ];
 
 /// ` e2e.edited=yes` and Enter, on the screen's keyboard.

@@ -262,7 +262,8 @@ pub fn grub_emu(ws: &Ws, cases: &[Case], results: &[CaseResult]) -> Vec<EmuCheck
         }
         let image = artifact::adapted_path(ws, &f);
         let work = ws.build.join("e2e/grub-emu").join(f.name);
-        let Some(req) = fixtures::grub::emu_request(&f, &image, &work) else {
+        let staged = fixtures::dir(ws).join(f.name).join("root");
+        let Some(req) = fixtures::grub::emu_request(&f, &image, &staged, &work) else {
             continue;
         };
         let emu = grubemu::run(&req).map_err(|e| format!("{e:#}"));
