@@ -160,7 +160,8 @@ pub fn report(comparisons: &[Comparison]) -> String {
 }
 
 /// GRUB itself in user space (grub-emu, [`grubemu`]) on a GRUB fixture,
-/// against what its SeaBIOS boots gave the target.
+/// against what its SeaBIOS boots (GRUB) and its default UEFI boots
+/// (gen-kexec) gave the target.
 #[derive(Debug, Clone)]
 pub struct EmuCheck {
     pub fixture: &'static str,
@@ -168,11 +169,15 @@ pub struct EmuCheck {
     /// Each passing SeaBIOS boot of the fixture: case, the target's
     /// command line, whether grub-emu chose the same kernel and arguments.
     pub bios: Vec<(&'static str, String, bool)>,
+    /// The same for each passing default UEFI boot (gen-kexec's command
+    /// line without what gen-kexec.conf appends).
+    pub uefi: Vec<(&'static str, String, bool)>,
 }
 
 impl EmuCheck {
     pub fn matches(&self) -> bool {
-        matches!(&self.emu, Ok(r) if r.booted().is_some()) && self.bios.iter().all(|(_, _, ok)| *ok)
+        matches!(&self.emu, Ok(r) if r.booted().is_some())
+            && (self.bios.iter().chain(&self.uefi)).all(|(_, _, ok)| *ok)
     }
 }
 
@@ -186,21 +191,45 @@ pub fn emu_agrees(a: &grubemu::Attempt, bios_cmdline: &str) -> bool {
     boot_image == Some(a.kernel.as_str()) && normalise_bios(bios_cmdline) == args
 }
 
+/// Does gen-kexec's command line (UEFI) say what grub-emu's stand-in
+/// received, once what gen-kexec.conf appends is taken out?
+pub fn emu_agrees_uefi(a: &grubemu::Attempt, uefi_cmdline: &str, append: &str) -> bool {
+    let args: Vec<&str> = a.args.iter().flat_map(|w| w.split_whitespace()).collect();
+    let console = args.iter().any(|w| w.starts_with("console="));
+    normalise_uefi(uefi_cmdline, append, console) == args
+}
+
 pub fn check_emu(
     fixture: &'static str,
     emu: Result<grubemu::Run, String>,
     results: &[CaseResult],
+    append: &str,
 ) -> EmuCheck {
-    let bios = (results.iter())
-        .filter(|r| r.case.fixture == fixture && r.case.firmware == Firmware::Bios)
-        .filter(|r| r.case.boots_by_default() && r.verdict.is_ok())
-        .filter_map(|r| {
-            let line = r.cmdline.clone()?;
-            let ok = matches!(&emu, Ok(run) if run.booted().is_some_and(|a| emu_agrees(a, &line)));
-            Some((r.case.name, line, ok))
+    let booted = |fw: Firmware| {
+        (results.iter())
+            .filter(move |r| r.case.fixture == fixture && r.case.firmware == fw)
+            .filter(|r| r.case.boots_by_default() && r.verdict.is_ok())
+            .filter_map(|r| Some((r.case.name, r.cmdline.clone()?)))
+    };
+    let attempt = emu.as_ref().ok().and_then(|r| r.booted());
+    let bios = booted(Firmware::Bios)
+        .map(|(n, line)| {
+            let ok = attempt.is_some_and(|a| emu_agrees(a, &line));
+            (n, line, ok)
         })
         .collect();
-    EmuCheck { fixture, emu, bios }
+    let uefi = booted(Firmware::Uefi)
+        .map(|(n, line)| {
+            let ok = attempt.is_some_and(|a| emu_agrees_uefi(a, &line, append));
+            (n, line, ok)
+        })
+        .collect();
+    EmuCheck {
+        fixture,
+        emu,
+        bios,
+        uefi,
+    }
 }
 
 pub fn report_emu(checks: &[EmuCheck]) -> String {
@@ -248,6 +277,17 @@ pub fn report_emu(checks: &[EmuCheck]) -> String {
                 }
             );
         }
+        for (name, line, ok) in &c.uefi {
+            let _ = writeln!(
+                out,
+                "  {name}: {} {line}",
+                if *ok {
+                    "gen-kexec gave the same:"
+                } else {
+                    "MISMATCH: gen-kexec gave another command line:"
+                }
+            );
+        }
     }
     out
 }
@@ -267,7 +307,7 @@ pub fn grub_emu(ws: &Ws, cases: &[Case], results: &[CaseResult]) -> Vec<EmuCheck
             continue;
         };
         let emu = grubemu::run(&req).map_err(|e| format!("{e:#}"));
-        out.push(check_emu(f.name, emu, results));
+        out.push(check_emu(f.name, emu, results, super::APPEND));
     }
     out
 }
@@ -380,6 +420,45 @@ mod tests {
         ));
         assert_eq!(bootloader("grub"), "GRUB");
         assert_eq!(bootloader("iso"), "isolinux/syslinux");
+    }
+
+    #[test]
+    fn grub_fixtures_are_compared_like_syslinux_ones() {
+        // As recorded under SeaBIOS (GRUB); the UEFI line as gen-kexec
+        // would give it once it reads grub.cfg.
+        let bios = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro console=ttyS0,115200 e2e.label=debian";
+        let uefi = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro console=ttyS0,115200 e2e.label=debian console=ttyS0,115200 e2e.appended=yes";
+        let results = vec![
+            result("grub-bios-ahci", bios),
+            result("grub-uefi-nvme", uefi),
+        ];
+        let c = compare(&results, APPEND);
+        assert!(c[0].matches());
+        assert!(report(&c)
+            .starts_with("oracle grub: grub-bios-ahci (GRUB) and grub-uefi-nvme (gen-kexec)"));
+        let run = grubemu::Run {
+            attempts: vec![grubemu::Attempt {
+                kernel: "/boot/vmlinuz-6.1.0-57-amd64".into(),
+                args: [
+                    "root=UUID=u",
+                    "ro",
+                    "console=ttyS0,115200",
+                    "e2e.label=debian",
+                ]
+                .map(String::from)
+                .to_vec(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let e = check_emu("grub", Ok(run.clone()), &results, APPEND);
+        assert!(e.matches(), "{e:?}");
+        assert_eq!((e.bios.len(), e.uefi.len()), (1, 1));
+        let wrong = vec![result("grub-uefi-nvme", &uefi.replace("debian", "other"))];
+        let e = check_emu("grub", Ok(run), &wrong, APPEND);
+        assert!(!e.matches());
+        assert!(report_emu(&[e]).contains("MISMATCH: gen-kexec gave another command line"));
+        assert!(!check_emu("grub", Err("no grub-emu".into()), &[], APPEND).matches());
     }
 
     #[test]
