@@ -31,6 +31,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
+// Standalone on purpose (no `crate::`): tests/grub_corpus.rs includes this
+// file with #[path], as a cross-check of another GRUB parser can.
+
 pub const GRUB_EMU: &str = "/usr/bin/grub-emu";
 pub const EMU_MODULES: &str = "/usr/lib/grub/x86_64-emu";
 
@@ -271,7 +274,9 @@ pub fn run(req: &Request) -> Result<Run> {
         bail!("{GRUB_EMU} is missing: install grub-emu (cargo xtask host-deps --test)");
     }
     let work = &req.work;
-    crate::fsutil::remove_dir_all_if_exists(work)?;
+    if work.exists() {
+        std::fs::remove_dir_all(work).with_context(|| format!("cannot remove {work}"))?;
+    }
     let dir = work.join("prefix");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
     let mut have = Vec::new();
@@ -294,7 +299,7 @@ pub fn run(req: &Request) -> Result<Run> {
         req.config = format!("(host){cfg}");
     }
     let req = &req;
-    crate::fsutil::write_atomic(&dir.join("grub.cfg"), wrapper(req, &preload).as_bytes())?;
+    write(&dir.join("grub.cfg"), wrapper(req, &preload).as_bytes())?;
     let map = work.join("device.map");
     let mut text = String::new();
     for (i, d) in req.disks.iter().enumerate() {
@@ -303,7 +308,7 @@ pub fn run(req: &Request) -> Result<Run> {
             .with_context(|| format!("no disk image {d}"))?;
         text += &format!("(hd{i}) {abs}\n");
     }
-    crate::fsutil::write_atomic(&map, text.as_bytes())?;
+    write(&map, text.as_bytes())?;
 
     let (master, slave) = pty(100, 4000)?;
     let mut child = Command::new(GRUB_EMU)
@@ -359,7 +364,7 @@ pub fn run(req: &Request) -> Result<Run> {
     // SAFETY: kill(2) on the process group grub-emu leads; no memory involved.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     let _ = child.wait();
-    crate::fsutil::write_atomic(&work.join("grub-emu.log"), &out)?;
+    write(&work.join("grub-emu.log"), &out)?;
     let text = String::from_utf8_lossy(&out);
     let run = parse(&text, ended);
     if !text.contains("GK-TIMEOUT") {
@@ -383,7 +388,7 @@ pub fn from_menu_lst(menu_lst: &Utf8Path, out: &Utf8Path) -> Result<()> {
         bail!("grub-menulst2cfg {menu_lst}: {status}");
     }
     let text = std::fs::read_to_string(&raw).with_context(|| format!("cannot read {raw}"))?;
-    crate::fsutil::write_atomic(out, rename_legacy_loaders(&text).as_bytes())
+    write(out, rename_legacy_loaders(&text).as_bytes())
 }
 
 /// `legacy_kernel`, `legacy_initrd` and `legacy_initrd_nounzip` as the
@@ -433,6 +438,10 @@ fn pty(rows: u16, cols: u16) -> Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) })
 }
 
-#[cfg(test)]
-#[path = "grubemu_tests.rs"]
-mod tests;
+/// Writes a file (its directory made first).
+fn write(path: &Utf8Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {path}"))
+}

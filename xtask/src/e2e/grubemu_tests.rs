@@ -2,7 +2,9 @@
 //! the corpus (xtask/tests/corpus/grub/: the configs Debian's grub-mkconfig
 //! wrote for the e2e fixtures, and GRUB's quirks).
 
-use super::*;
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::grubemu::*;
 
 /// Runs grub-emu on corpus config `name` (a host file, no disk).
 fn emu(name: &str) -> Run {

@@ -24,6 +24,8 @@
 mod artifact;
 mod fixtures;
 pub mod grubemu;
+#[cfg(test)]
+mod grubemu_tests;
 mod host;
 mod initrd;
 mod monitor;
