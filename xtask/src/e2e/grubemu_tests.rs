@@ -221,3 +221,53 @@ fn legacy_loaders_are_renamed_to_the_stand_ins() {
         "menuentry 'x' {\n  gk_legacy_kernel   '/k' '/k' 'a'\n  gk_legacy_initrd '/i' '/i'\n}\necho legacy_kernel\n"
     );
 }
+
+/// grub-emu on corpus directory `dir` (grub.cfg and grubenv, copied to a
+/// scratch directory first: save_env may write), `$prefix` being it.
+fn emu_dir(dir: &str) -> Run {
+    let corpus = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/grub");
+    let scratch = Utf8PathBuf::from_path_buf(std::env::temp_dir())
+        .unwrap()
+        .join(format!("gk-grubemu-{}-{dir}-prefix", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    for f in ["grub.cfg", "grubenv"] {
+        std::fs::copy(corpus.join(dir).join(f), scratch.join(f)).unwrap();
+    }
+    let work = scratch.with_extension("work");
+    let r = run(&Request {
+        config: format!("(host){scratch}/grub.cfg"),
+        root: Some("hd0,msdos1".into()),
+        prefix: Some(format!("(host){scratch}")),
+        work: work.clone(),
+        ..Request::default()
+    })
+    .unwrap_or_else(|e| panic!("grub-emu on {dir}: {e:#}"));
+    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(&scratch);
+    r
+}
+
+#[test]
+fn grub_boots_the_saved_entry_or_next_entry_of_grubenv() {
+    // GRUB_DEFAULT=saved: `load_env`, default="${saved_entry}" (an --id).
+    let r = emu_dir("saved-entry");
+    assert_eq!(r.default, format!("gnulinux-6.1.0-56-amd64-advanced-{U1}"));
+    let b = r.booted().unwrap();
+    assert_eq!(b.title, "Debian GNU/Linux, with Linux 6.1.0-56-amd64");
+    assert_eq!(b.kernel, "/boot/vmlinuz-6.1.0-56-amd64");
+    // next_entry wins over GRUB_DEFAULT=0, here a path into the submenu.
+    let r = emu_dir("next-entry");
+    assert_eq!(
+        r.default,
+        format!("gnulinux-advanced-{U1}>gnulinux-6.1.0-57-amd64-recovery-{U1}")
+    );
+    let b = r.booted().unwrap();
+    assert_eq!(
+        b.title,
+        "Debian GNU/Linux, with Linux 6.1.0-57-amd64 (recovery mode)"
+    );
+    assert_eq!(
+        b.args,
+        words(&format!("root=UUID={U1} ro single console=ttyS0,115200"))
+    );
+}
