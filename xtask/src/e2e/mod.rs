@@ -253,6 +253,7 @@ pub const CASES: &[Case] = &[
         Attach::Ahci,
     ),
     grub_uefi("grublegacy-uefi-usb", "grublegacy", Attach::UsbXhci),
+    grub_uefi("grublegacy-uefi-nvme", "grublegacy", Attach::Nvme),
 ];
 
 /// ` e2e.edited=yes` and Enter, on the screen's keyboard.
@@ -388,6 +389,7 @@ pub fn benchmarked_cases() -> Vec<Case> {
     CASES
         .iter()
         .filter(|c| c.outcome == Outcome::Boots && c.firmware == Firmware::Uefi)
+        .filter(|c| c.enabled())
         .filter(|c| c.fixture().benchmarked || c.fixture().menu)
         .copied()
         .collect()
