@@ -41,6 +41,12 @@ pub const TEST: &[&str] = &[
     "linux-image-amd64",
     "fdisk",
     "sqv",
+    // The GRUB fixtures and the grub-emu oracle (issue 14). Not grub-pc:
+    // it would install GRUB on this host's own disk.
+    "grub-common",
+    "grub2-common",
+    "grub-pc-bin",
+    "grub-emu",
 ];
 
 #[derive(Debug, clap::Args)]

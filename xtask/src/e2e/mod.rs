@@ -17,10 +17,16 @@
 //! a number on the serial console, arrow keys or the editor on the screen's
 //! keyboard), proven by the command line the target prints. After the runs
 //! [`oracle`] compares, per fixture, the command line the image's own
-//! isolinux/syslinux gave the target under SeaBIOS with gen-kexec's.
+//! isolinux/syslinux or GRUB gave the target under SeaBIOS with gen-kexec's,
+//! and [`grubemu`] runs GRUB itself in user space on each GRUB fixture: it
+//! must choose what GRUB booted under SeaBIOS.
 
 mod artifact;
 mod fixtures;
+pub mod grubemu;
+#[cfg(test)]
+mod grubemu_tests;
+mod host;
 mod initrd;
 mod monitor;
 mod oracle;
@@ -81,7 +87,8 @@ pub enum AccelChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The target's kernel boots (through gen-kexec under UEFI, through
-    /// the image's own isolinux/syslinux under SeaBIOS) and reaches its marker.
+    /// the image's own isolinux/syslinux or GRUB under SeaBIOS) and reaches
+    /// its marker.
     Boots,
     /// gen-kexec fails with an error containing this text, then offers
     /// its rescue shell.
@@ -108,7 +115,17 @@ pub struct Case {
     /// More texts gen-kexec must say before `kexec -e` (how the entry was
     /// chosen), besides the fixture's.
     pub says: &'static [&'static str],
+    /// Needs gen-kexec's GRUB parser (issue 14's runtime part): left out of
+    /// the default run until [`GRUB_RUNTIME`] is true; `--case NAME` still
+    /// runs it.
+    pub needs_grub_runtime: bool,
 }
+
+/// Whether gen-kexec's runtime reads GRUB configs (branch issue14-runtime
+/// merged). Until then the GRUB fixtures' UEFI cases are expected to fail
+/// ("no isolinux.cfg, syslinux.cfg or extlinux.conf") and are not in the
+/// default run; their SeaBIOS cases (GRUB itself) are.
+pub const GRUB_RUNTIME: bool = false;
 
 const fn case(
     name: &'static str,
@@ -127,6 +144,15 @@ const fn case(
         label: None,
         cmdline: &[],
         says: &[],
+        needs_grub_runtime: false,
+    }
+}
+
+/// A UEFI case of a GRUB fixture: gen-kexec must read GRUB's config.
+const fn grub_uefi(name: &'static str, fixture: &'static str, attach: Attach) -> Case {
+    Case {
+        needs_grub_runtime: true,
+        ..case(name, fixture, Firmware::Uefi, attach)
     }
 }
 
@@ -219,6 +245,36 @@ pub const CASES: &[Case] = &[
         ],
         ..case("menu-uefi-edit", "menu", Firmware::Uefi, Attach::Ahci)
     },
+    // GRUB 2 images (issue 14): each boots under SeaBIOS with its own GRUB
+    // into the default entry, and through gen-kexec under UEFI.
+    case("grub-bios-ahci", "grub", Firmware::Bios, Attach::Ahci),
+    grub_uefi("grub-uefi-usb", "grub", Attach::UsbXhci),
+    grub_uefi("grub-uefi-nvme", "grub", Attach::Nvme),
+    case(
+        "grubboot-bios-usb",
+        "grubboot",
+        Firmware::Bios,
+        Attach::UsbXhci,
+    ),
+    grub_uefi("grubboot-uefi-usb", "grubboot", Attach::UsbXhci),
+    grub_uefi("grubboot-uefi-nvme", "grubboot", Attach::Nvme),
+    case(
+        "grubiso-bios-usb",
+        "grubiso",
+        Firmware::Bios,
+        Attach::UsbXhci,
+    ),
+    grub_uefi("grubiso-uefi-usb", "grubiso", Attach::UsbXhci),
+    grub_uefi("grubiso-uefi-nvme", "grubiso", Attach::Nvme),
+    // A GRUB legacy menu.lst (read by GRUB 2's legacycfg under SeaBIOS).
+    case(
+        "grublegacy-bios-ahci",
+        "grublegacy",
+        Firmware::Bios,
+        Attach::Ahci,
+    ),
+    grub_uefi("grublegacy-uefi-usb", "grublegacy", Attach::UsbXhci),
+    grub_uefi("grublegacy-uefi-nvme", "grublegacy", Attach::Nvme),
 ];
 
 /// ` e2e.edited=yes` and Enter, on the screen's keyboard.
@@ -231,6 +287,11 @@ const TYPE_EDITED: &[&str] = &[
 pub const APPEND: &str = "console=ttyS0,115200 e2e.appended=yes";
 
 impl Case {
+    /// In the default run (no `--case`): see [`GRUB_RUNTIME`].
+    pub fn enabled(&self) -> bool {
+        GRUB_RUNTIME || !self.needs_grub_runtime
+    }
+
     /// Boots the image's default entry, as nobody at the keyboard would:
     /// what the oracle compares with the image's own bootloader.
     pub fn boots_by_default(&self) -> bool {
@@ -287,6 +348,8 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     print!("{}", report::screenshots(&results));
     let comparisons = oracle::compare(&results, APPEND);
     print!("{}", oracle::report(&comparisons));
+    let emu_checks = oracle::grub_emu(ws, &cases, &results);
+    print!("{}", oracle::report_emu(&emu_checks));
     if let Some(dir) = &args.save_screenshots {
         save_screenshots(&results, dir)?;
     }
@@ -295,7 +358,11 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         .filter(|c| !c.matches())
         .map(|c| c.fixture)
         .collect();
-    if !failed.is_empty() || !mismatched.is_empty() {
+    let emu_failed: Vec<&str> = (emu_checks.iter())
+        .filter(|c| !c.matches())
+        .map(|c| c.fixture)
+        .collect();
+    if !failed.is_empty() || !mismatched.is_empty() || !emu_failed.is_empty() {
         let mut why = Vec::new();
         if !failed.is_empty() {
             why.push(format!(
@@ -307,8 +374,14 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         }
         if !mismatched.is_empty() {
             why.push(format!(
-                "the oracle found other command lines than isolinux/syslinux's for {}",
+                "the oracle found other command lines than the image's own bootloader's for {}",
                 mismatched.join(", ")
+            ));
+        }
+        if !emu_failed.is_empty() {
+            why.push(format!(
+                "grub-emu did not boot what GRUB booted under SeaBIOS for {}",
+                emu_failed.join(", ")
             ));
         }
         bail!("e2e: {}", why.join("; "));
@@ -337,6 +410,7 @@ pub fn benchmarked_cases() -> Vec<Case> {
     CASES
         .iter()
         .filter(|c| c.outcome == Outcome::Boots && c.firmware == Firmware::Uefi)
+        .filter(|c| c.enabled())
         .filter(|c| c.fixture().benchmarked || c.fixture().menu)
         .copied()
         .collect()
@@ -386,10 +460,10 @@ pub fn boot(
         AccelChoice::Kvm => Accel::Kvm,
         AccelChoice::Tcg => Accel::Tcg,
         AccelChoice::Auto if ws.dry_run => Accel::Tcg,
-        AccelChoice::Auto => probe(ws, &kernel)?,
+        AccelChoice::Auto => host::probe(ws, &kernel)?,
     };
     if !ws.dry_run {
-        flush_host_writes();
+        host::flush_writes();
     }
     let timeout = Duration::from_secs(timeout.unwrap_or(match accel {
         Accel::Kvm => 60,
@@ -407,7 +481,7 @@ pub fn boot(
 
 fn select(names: &[String]) -> Result<Vec<Case>> {
     if names.is_empty() {
-        return Ok(CASES.to_vec());
+        return Ok(CASES.iter().filter(|c| c.enabled()).copied().collect());
     }
     names
         .iter()
@@ -425,67 +499,6 @@ fn select(names: &[String]) -> Result<Vec<Case>> {
                 })
         })
         .collect()
-}
-
-/// Write out what the build left dirty in the host's page cache before the
-/// boots: its writeback (gigabytes after a kernel build) otherwise stalls
-/// QEMU's reads of the disk images for seconds in the middle of a boot
-/// (seen: a 9 s ext4 mount), which the timings would blame on gen-kexec.
-fn flush_host_writes() {
-    let started = std::time::Instant::now();
-    // SAFETY: sync(2) takes no arguments and cannot fail.
-    unsafe { libc::sync() };
-    let secs = started.elapsed().as_secs_f64();
-    if secs >= 0.5 {
-        println!("e2e: flushed the host's pending writes first ({secs:.1} s)");
-    }
-}
-
-/// KVM or TCG. The probe boots a kernel (~5 s when KVM is broken), so its
-/// answer is kept for this boot of the host and this QEMU.
-fn probe(ws: &Ws, kernel: &fixtures::DistroKernel) -> Result<Accel> {
-    let dir = ws.build.join("e2e/runs");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
-    let mut key = crate::stamp::KeyBuilder::default();
-    key.value(
-        "boot_id",
-        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .unwrap_or_default()
-            .trim(),
-    );
-    key.input(&crate::stamp::Input::Tool(qemu::QEMU.into()))?;
-    let key = key.finish();
-    let cache = dir.join("kvm-probe.result");
-    let cached = std::fs::read_to_string(&cache).ok().and_then(|s| {
-        let (k, v) = s.trim().split_once(' ')?;
-        (k == key).then(|| v == "kvm")
-    });
-    let started = std::time::Instant::now();
-    let kvm = match cached {
-        Some(kvm) => kvm,
-        None => {
-            let kvm = qemu::kvm_works(&kernel.path, &dir.join("kvm-probe.log"))?;
-            crate::fsutil::write_atomic(
-                &cache,
-                format!("{key} {}\n", if kvm { "kvm" } else { "tcg" }).as_bytes(),
-            )?;
-            kvm
-        }
-    };
-    println!(
-        "e2e: KVM {} ({}); using {}",
-        if kvm { "works" } else { "is not usable here" },
-        match cached {
-            Some(_) => format!("probed earlier during this boot, {cache}"),
-            None => format!("probe {:.1} s", started.elapsed().as_secs_f64()),
-        },
-        if kvm {
-            "KVM"
-        } else {
-            "TCG (each case takes ~20-40 s)"
-        }
-    );
-    Ok(if kvm { Accel::Kvm } else { Accel::Tcg })
 }
 
 #[cfg(test)]

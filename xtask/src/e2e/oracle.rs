@@ -13,6 +13,18 @@ use std::fmt::Write;
 
 use super::qemu::Firmware;
 use super::runner::CaseResult;
+use super::{artifact, fixtures, grubemu, Case};
+use crate::ws::Ws;
+
+/// The bootloader a fixture's SeaBIOS boot runs.
+pub fn bootloader(fixture: &str) -> &'static str {
+    let grub = (super::fixtures::FIXTURES.iter()).any(|f| f.name == fixture && f.layout.grub());
+    if grub {
+        "GRUB"
+    } else {
+        "isolinux/syslinux"
+    }
+}
 
 /// One fixture's comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,9 +128,10 @@ pub fn report(comparisons: &[Comparison]) -> String {
         if c.matches() {
             let _ = writeln!(
                 out,
-                "oracle {}: {} (isolinux/syslinux) and {} (gen-kexec) gave the target the same command line: {}",
+                "oracle {}: {} ({}) and {} (gen-kexec) gave the target the same command line: {}",
                 c.fixture,
                 c.bios,
+                bootloader(c.fixture),
                 names.join(", "),
                 c.common
             );
@@ -142,6 +155,159 @@ pub fn report(comparisons: &[Comparison]) -> String {
             "  (compared without initrd= and BOOT_IMAGE=, and on the UEFI side without `{}`)",
             super::APPEND
         );
+    }
+    out
+}
+
+/// GRUB itself in user space (grub-emu, [`grubemu`]) on a GRUB fixture,
+/// against what its SeaBIOS boots (GRUB) and its default UEFI boots
+/// (gen-kexec) gave the target.
+#[derive(Debug, Clone)]
+pub struct EmuCheck {
+    pub fixture: &'static str,
+    pub emu: Result<grubemu::Run, String>,
+    /// Each passing SeaBIOS boot of the fixture: case, the target's
+    /// command line, whether grub-emu chose the same kernel and arguments.
+    pub bios: Vec<(&'static str, String, bool)>,
+    /// The same for each passing default UEFI boot (gen-kexec's command
+    /// line without what gen-kexec.conf appends).
+    pub uefi: Vec<(&'static str, String, bool)>,
+}
+
+impl EmuCheck {
+    pub fn matches(&self) -> bool {
+        matches!(&self.emu, Ok(r) if r.booted().is_some())
+            && (self.bios.iter().chain(&self.uefi)).all(|(_, _, ok)| *ok)
+    }
+}
+
+/// Does the command line GRUB gave a target (under SeaBIOS) say what
+/// grub-emu's stand-in `linux` received? GRUB adds `BOOT_IMAGE=KERNEL` first.
+pub fn emu_agrees(a: &grubemu::Attempt, bios_cmdline: &str) -> bool {
+    let boot_image = bios_cmdline
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("BOOT_IMAGE="));
+    let args: Vec<&str> = a.args.iter().flat_map(|w| w.split_whitespace()).collect();
+    boot_image == Some(a.kernel.as_str()) && normalise_bios(bios_cmdline) == args
+}
+
+/// Does gen-kexec's command line (UEFI) say what grub-emu's stand-in
+/// received, once what gen-kexec.conf appends is taken out?
+pub fn emu_agrees_uefi(a: &grubemu::Attempt, uefi_cmdline: &str, append: &str) -> bool {
+    let args: Vec<&str> = a.args.iter().flat_map(|w| w.split_whitespace()).collect();
+    let console = args.iter().any(|w| w.starts_with("console="));
+    normalise_uefi(uefi_cmdline, append, console) == args
+}
+
+pub fn check_emu(
+    fixture: &'static str,
+    emu: Result<grubemu::Run, String>,
+    results: &[CaseResult],
+    append: &str,
+) -> EmuCheck {
+    let booted = |fw: Firmware| {
+        (results.iter())
+            .filter(move |r| r.case.fixture == fixture && r.case.firmware == fw)
+            .filter(|r| r.case.boots_by_default() && r.verdict.is_ok())
+            .filter_map(|r| Some((r.case.name, r.cmdline.clone()?)))
+    };
+    let attempt = emu.as_ref().ok().and_then(|r| r.booted());
+    let bios = booted(Firmware::Bios)
+        .map(|(n, line)| {
+            let ok = attempt.is_some_and(|a| emu_agrees(a, &line));
+            (n, line, ok)
+        })
+        .collect();
+    let uefi = booted(Firmware::Uefi)
+        .map(|(n, line)| {
+            let ok = attempt.is_some_and(|a| emu_agrees_uefi(a, &line, append));
+            (n, line, ok)
+        })
+        .collect();
+    EmuCheck {
+        fixture,
+        emu,
+        bios,
+        uefi,
+    }
+}
+
+pub fn report_emu(checks: &[EmuCheck]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let run = match &c.emu {
+            Err(e) => {
+                let _ = writeln!(out, "grub-emu {}: FAILED: {e}", c.fixture);
+                continue;
+            }
+            Ok(r) => r,
+        };
+        let Some(a) = run.booted() else {
+            let _ = writeln!(
+                out,
+                "grub-emu {}: GRUB booted no entry (default `{}`, {}); errors: {}",
+                c.fixture,
+                run.default,
+                run.ended,
+                run.errors.join("; ")
+            );
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "grub-emu {}: GRUB boots '{}' (chosen {}, default `{}`, root {}): {} {} {}, initrd {}",
+            c.fixture,
+            a.title,
+            a.chosen,
+            run.default,
+            a.root,
+            a.loader,
+            a.kernel,
+            a.cmdline(),
+            a.initrds.join(" ")
+        );
+        for (name, line, ok) in &c.bios {
+            let _ = writeln!(
+                out,
+                "  {name}: {} {line}",
+                if *ok {
+                    "same as GRUB under SeaBIOS:"
+                } else {
+                    "MISMATCH with GRUB under SeaBIOS:"
+                }
+            );
+        }
+        for (name, line, ok) in &c.uefi {
+            let _ = writeln!(
+                out,
+                "  {name}: {} {line}",
+                if *ok {
+                    "gen-kexec gave the same:"
+                } else {
+                    "MISMATCH: gen-kexec gave another command line:"
+                }
+            );
+        }
+    }
+    out
+}
+
+/// grub-emu (GRUB in user space) on every GRUB fixture the cases boot,
+/// checked against their SeaBIOS boots.
+pub fn grub_emu(ws: &Ws, cases: &[Case], results: &[CaseResult]) -> Vec<EmuCheck> {
+    let mut out: Vec<EmuCheck> = Vec::new();
+    for f in cases.iter().map(Case::fixture) {
+        if out.iter().any(|c| c.fixture == f.name) {
+            continue;
+        }
+        let image = artifact::adapted_path(ws, &f);
+        let work = ws.build.join("e2e/grub-emu").join(f.name);
+        let staged = fixtures::dir(ws).join(f.name).join("root");
+        let Some(req) = fixtures::grub::emu_request(&f, &image, &staged, &work) else {
+            continue;
+        };
+        let emu = grubemu::run(&req).map_err(|e| format!("{e:#}"));
+        out.push(check_emu(f.name, emu, results, super::APPEND));
     }
     out
 }
@@ -231,6 +397,68 @@ mod tests {
             "oracle iso: iso-bios-usb (isolinux/syslinux) and iso-uefi-usb (gen-kexec) gave the target \
              the same command line: root=/dev/ram0 init=/linuxrc console=ttyS0,115200 e2e.label=gentoo\n"
         );
+    }
+
+    #[test]
+    fn grub_emu_agrees_with_what_grub_gave_the_target() {
+        let a = grubemu::Attempt {
+            kernel: "/boot/vmlinuz-6.1.0-57-amd64".into(),
+            args: vec!["root=UUID=u".into(), "ro".into(), "e2e.label=debian".into()],
+            ..Default::default()
+        };
+        assert!(emu_agrees(
+            &a,
+            "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro e2e.label=debian"
+        ));
+        assert!(!emu_agrees(
+            &a,
+            "BOOT_IMAGE=/vmlinuz root=UUID=u ro e2e.label=debian"
+        ));
+        assert!(!emu_agrees(
+            &a,
+            "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro single"
+        ));
+        assert_eq!(bootloader("grub"), "GRUB");
+        assert_eq!(bootloader("iso"), "isolinux/syslinux");
+    }
+
+    #[test]
+    fn grub_fixtures_are_compared_like_syslinux_ones() {
+        // As recorded under SeaBIOS (GRUB); the UEFI line as gen-kexec
+        // would give it once it reads grub.cfg.
+        let bios = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro console=ttyS0,115200 e2e.label=debian";
+        let uefi = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=u ro console=ttyS0,115200 e2e.label=debian console=ttyS0,115200 e2e.appended=yes";
+        let results = vec![
+            result("grub-bios-ahci", bios),
+            result("grub-uefi-nvme", uefi),
+        ];
+        let c = compare(&results, APPEND);
+        assert!(c[0].matches());
+        assert!(report(&c)
+            .starts_with("oracle grub: grub-bios-ahci (GRUB) and grub-uefi-nvme (gen-kexec)"));
+        let run = grubemu::Run {
+            attempts: vec![grubemu::Attempt {
+                kernel: "/boot/vmlinuz-6.1.0-57-amd64".into(),
+                args: [
+                    "root=UUID=u",
+                    "ro",
+                    "console=ttyS0,115200",
+                    "e2e.label=debian",
+                ]
+                .map(String::from)
+                .to_vec(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let e = check_emu("grub", Ok(run.clone()), &results, APPEND);
+        assert!(e.matches(), "{e:?}");
+        assert_eq!((e.bios.len(), e.uefi.len()), (1, 1));
+        let wrong = vec![result("grub-uefi-nvme", &uefi.replace("debian", "other"))];
+        let e = check_emu("grub", Ok(run), &wrong, APPEND);
+        assert!(!e.matches());
+        assert!(report_emu(&[e]).contains("MISMATCH: gen-kexec gave another command line"));
+        assert!(!check_emu("grub", Err("no grub-emu".into()), &[], APPEND).matches());
     }
 
     #[test]

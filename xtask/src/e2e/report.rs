@@ -36,6 +36,11 @@ pub fn list(cases: &[Case]) -> String {
             }
             Outcome::Rescue(e) => format!("must fail: rescue shell after `{e}`"),
         };
+        let what = if c.enabled() {
+            what
+        } else {
+            format!("{what} (not run by default: needs gen-kexec's GRUB parser, e2e::GRUB_RUNTIME)")
+        };
         let _ = writeln!(
             out,
             "{:<26} {:<6} {:<10} {:<20} {what}",

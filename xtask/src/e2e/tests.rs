@@ -164,3 +164,42 @@ fn the_menu_figures_come_from_the_menu_fixture_only() {
     assert!(bench.iter().any(|c| c.fixture == "menu"));
     assert!(bench.iter().any(|c| c.fixture == "iso"));
 }
+
+#[test]
+fn grub_uefi_cases_wait_for_the_runtime_and_bios_ones_run() {
+    let grub: Vec<&Case> = CASES.iter().filter(|c| c.fixture().layout.grub()).collect();
+    assert!(grub.len() >= 12);
+    for c in &grub {
+        // SeaBIOS boots GRUB itself; UEFI needs gen-kexec's GRUB parser.
+        assert_eq!(
+            c.needs_grub_runtime,
+            c.firmware == Firmware::Uefi,
+            "{}",
+            c.name
+        );
+        assert_eq!(
+            c.enabled(),
+            GRUB_RUNTIME || c.firmware == Firmware::Bios,
+            "{}",
+            c.name
+        );
+    }
+    for f in ["grub", "grubboot", "grubiso", "grublegacy"] {
+        for attach in [Attach::UsbXhci, Attach::Nvme] {
+            assert!(
+                grub.iter()
+                    .any(|c| c.fixture == f && c.firmware == Firmware::Uefi && c.attach == attach),
+                "{f} {attach:?}"
+            );
+        }
+    }
+    let default_run = select(&[]).unwrap();
+    assert_eq!(
+        default_run.iter().any(|c| c.needs_grub_runtime),
+        GRUB_RUNTIME
+    );
+    assert!(default_run.iter().any(|c| c.name == "grub-bios-ahci"));
+    // Named, a waiting case still runs.
+    assert_eq!(select(&["grub-uefi-nvme".into()]).unwrap().len(), 1);
+    assert!(benchmarked_cases().iter().all(|c| c.enabled()));
+}

@@ -15,7 +15,7 @@ use super::serial::{
 pub enum Expect {
     /// UEFI: gen-kexec boots the target through kexec.
     Kexec(Target),
-    /// SeaBIOS: the image's own isolinux/syslinux boots the target.
+    /// SeaBIOS: the image's own isolinux/syslinux or GRUB boots the target.
     Legacy(Target),
     /// gen-kexec fails on purpose: its error, then the rescue shell.
     Rescue {
@@ -235,7 +235,7 @@ fn legacy_verdict(lines: &[Line], target: &Target) -> Result<Timings, String> {
     }
     let banner = banner_of(lines, 0, &target.version).ok_or_else(|| {
         format!(
-            "no `Linux version {}` banner: isolinux/syslinux did not start the kernel",
+            "no `Linux version {}` banner: the image's own bootloader (isolinux/syslinux, GRUB) did not start the kernel",
             target.version
         )
     })?;
