@@ -138,6 +138,30 @@ fn ontimeout_is_what_runs_when_the_menu_times_out() {
 }
 
 #[test]
+fn menu_hide_and_disable_before_the_first_label_do_not_carry_over() {
+    // menu.c32's LABEL clears menuhide and menudisabled (readconfig.c).
+    let root = tree(&[(
+        "isolinux/isolinux.cfg",
+        "ui menu.c32\nmenu hide\nmenu disable\nlabel first\n kernel /f\nlabel second\n kernel /s\n",
+    )]);
+    let out = run(
+        r#"gk_parse_config /isolinux/isolinux.cfg && gk_menu_model
+echo "n=$GK_M_N 1=$GK_M_T1 2=$GK_M_T2 def=$GK_M_DEF""#,
+        &[
+            ("GK_ROOT", root.path()),
+            ("GK_TMP", &root.path().join("tmp")),
+            ("GK_PROC", &root.path().join("proc")),
+        ],
+    );
+    assert!(
+        out.stdout.contains("n=2 1=first 2=second def=1"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+#[test]
 fn menu_include_with_a_tag_is_a_submenu_and_menu_hide_is_not_shown() {
     let root = tree(&[
         ("isolinux/isolinux.cfg", "ui menu.c32\nmenu include more.cfg More options\nlabel top\n kernel /t\nlabel secret\n menu hide\n kernel /s\n"),

@@ -95,7 +95,9 @@ gk_record_line() {
 # Close the label being read (syslinux's record()).
 gk_label_record() {
 	local append kind=e title
-	[ -n "$GK_L_NAME$GK_L_SEP" ] || return 0
+	# No label yet: nothing to record; what MENU HIDE/DISABLE set before
+	# it is dropped (syslinux's LABEL clears them).
+	[ -n "$GK_L_NAME$GK_L_SEP" ] || { gk_label_reset; return 0; }
 	if [ -n "$GK_L_HAS_APPEND" ]; then append=$GK_L_APPEND; else append=$GK_GLOBAL_APPEND; fi
 	case "$append" in *[" $GK_TAB"][" $GK_TAB"]* | *"$GK_TAB"*) gk_words "$append" && append=$GK_OUT ;; esac
 	[ "$append" = "-" ] && append=

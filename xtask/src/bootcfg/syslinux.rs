@@ -261,6 +261,9 @@ impl Parser<'_, '_> {
     /// gk_label_record: close the label being read.
     fn record(&mut self) {
         if self.l.name.is_empty() && !self.l.sep {
+            // No label yet: what MENU HIDE/DISABLE set before it is
+            // dropped (syslinux's LABEL clears them).
+            self.l = Default::default();
             return;
         }
         let l = std::mem::take(&mut self.l);
