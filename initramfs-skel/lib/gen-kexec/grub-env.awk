@@ -83,12 +83,15 @@ function loadenv(p,    k, file, want, nw, h, line, r, i, nm, val, first, c) {
 	if (r < 0 && first) STATUS = 1
 }
 
-# blscfg (Fedora's patch, grub-core/commands/blsuki.c / blscfg.c): one menu
-# entry per /loader/entries/*.conf on $root (else /boot/loader/entries, its
-# paths then relative to /boot), newest version first. ENTRIES comes from
+# blscfg (Fedora's patch, grub-core/commands/blscfg.c): one menu entry per
+# /loader/entries/*.conf on $boot, else $root (else /boot/loader/entries,
+# its paths then relative to /boot), newest version first; its files are
+# loaded from ($boot) / ($root), so BOOT_IMAGE=(hd0,msdos1)/vmlinuz-... as
+# on Fedora. ENTRIES comes from
 # grub.sh, which lists the directories awk cannot: "NAME<TAB>PATH" lines.
-function blscfg(p,    name, k, n, list, i, j, t, f, dir, line, key, val, ks, bl) {
-	name = devname(getvar("root")); if (name == "") { warn(where(p) ": blscfg: " LOC_ERR); STATUS = 1; return }
+function blscfg(p,    name, k, n, list, i, j, t, f, dir, line, key, val, ks, bl, dev) {
+	dev = isset("boot") ? getvar("boot") : getvar("root")
+	name = devname(dev); if (name == "") { warn(where(p) ": blscfg: " LOC_ERR); STATUS = 1; return }
 	n = 0
 	for (dir = 1; dir <= 2 && !n; dir++)
 		for (k = 1; k <= NBLS; k++)
@@ -116,7 +119,8 @@ function blscfg(p,    name, k, n, list, i, j, t, f, dir, line, key, val, ks, bl)
 	}
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && blsnewer(ORD[j], ORD[j - 1]); j--) { t = ORD[j]; ORD[j] = ORD[j - 1]; ORD[j - 1] = t }
-	for (i = 1; i <= n; i++) blsentry(p, ORD[i], bl)
+	sub(/^\(/, "", dev); sub(/\)$/, "", dev)
+	for (i = 1; i <= n; i++) blsentry(p, ORD[i], bl, "(" dev ")")
 }
 # Is BLS entry A newer than B (rpm's version comparison, then the id)?
 function blsnewer(a, b,    c) {
@@ -141,9 +145,9 @@ function vercmp(a, b,    x, y, na, nb) {
 # blsentry(P, I, PREFIX): BLS entry I as the menuentry Fedora's blscfg makes:
 # its body is GRUB script (linux PATH OPTIONS, initrd PATHS), so $kernelopts
 # and the like in options are expanded when the entry runs.
-function blsentry(p, i, pre,    s, k, n, parts, first) {
-	s = "linux " blsq(pre, BLX[i]) " " BO[i] "\n"
-	if (BI[i] != "") { n = split(BI[i], parts, /[ \t]+/); s = s "initrd"; for (k = 1; k <= n; k++) s = s " " blsq(pre, parts[k]); s = s "\n" }
+function blsentry(p, i, pre, dev,    s, k, n, parts, first) {
+	s = "linux " blsq(dev, pre, BLX[i]) " " BO[i] "\n"
+	if (BI[i] != "") { n = split(BI[i], parts, /[ \t]+/); s = s "initrd"; for (k = 1; k <= n; k++) s = s " " blsq(dev, pre, parts[k]); s = s "\n" }
 	s = s "}\n"
 	if (BLX[i] == "") s = "}\n"
 	first = NT + 1
@@ -152,4 +156,7 @@ function blsentry(p, i, pre,    s, k, n, parts, first) {
 	NE++; EN[NE] = BT[i]; EI[NE] = BID[i]; EB[NE] = first; ES[NE] = 0; EW[NE] = "blscfg " BID[i] ".conf"; EK[NE] = BLX[i] == "" ? "the BLS entry has no linux line" : ""
 	ME[MENU, ++MC[MENU]] = NE
 }
-function blsq(pre, path) { gsub(/'/, "'\\''", path); return "'" pre path "'" }
+function blsq(dev, pre, path) {
+	if (index(path, pre "/") == 1) pre = ""
+	path = dev pre path; gsub(/'/, "'\\''", path); return "'" path "'"
+}

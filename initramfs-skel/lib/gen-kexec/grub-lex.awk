@@ -33,58 +33,70 @@ function lexfile(host, name,    s, line, r, n, first) {
 
 function tok(t, v, q, ln, f) { NT++; TT[NT] = t; TV[NT] = v; TQ[NT] = q; TL[NT] = ln; TF[NT] = f }
 
-function lex(s, f,    i, L, c, q, inw, ln, j, e) {
-	L = length(s); i = 1; ln = 1; inw = 0; w = ""; q = 0
-	while (i <= L) {
-		c = substr(s, i, 1)
-		if (c == " " || c == "\t" || c == "\r" || c == "\n" || c == ";" || c == "{" || c == "}") {
-			if (inw) { tok("w", w, q, ln, f); inw = 0; w = ""; q = 0 }
-			if (c == "\n" || c == ";") tok(";", "", 0, ln, f)
-			else if (c == "{" || c == "}") tok(c, c, 0, ln, f)
-			if (c == "\n") ln++
-			i++; continue
-		}
-		if (c == "#" && !inw) {
-			j = index(substr(s, i), "\n"); if (!j) break
-			i += j - 1; continue
-		}
-		inw = 1
-		if (c == "\\") {
-			c = substr(s, i + 1, 1)
-			if (c == "\n") { ln++; i += 2; if (w == "" && !q) inw = 0; continue }
-			w = w c; q = 1; i += 2; continue
-		}
-		if (c == "'") {
-			j = index(substr(s, i + 1), "'")
-			if (!j) { warn(f ":" ln ": unterminated ' quote; the rest of " f " is skipped"); break }
-			e = substr(s, i + 1, j - 1); w = w e; q = 1
-			ln += gsub(/\n/, "\n", e); i += j + 1; continue
-		}
-		if (c == "\"") {
-			q = 1; i++
-			while (i <= L) {
-				c = substr(s, i, 1)
-				if (c == "\"") break
-				if (c == "\\") {
-					e = substr(s, i + 1, 1)
-					if (e == "\n") { ln++; i += 2; continue }
-					if (e == "\\" || e == "\"" || e == "$") { w = w e; i += 2; continue }
-					w = w c; i++; continue
-				}
-				if (c == "$") { i = lexvar(s, i, 1); continue }
-				if (c == "\n") ln++
-				w = w c; i++
+# lex(S, F): tokens of text S (file F), line by line (a quoted string or a
+# backslash may continue a word on the next line).
+function lex(s, f,    lines, nl, ln, line, i, L, c, inw, q, j, e) {
+	nl = split(s, lines, "\n"); inw = 0; w = ""; q = 0; qs = ""
+	for (ln = 1; ln <= nl; ln++) {
+		line = lines[ln]; L = length(line); i = 1
+		if (qs == "'") {
+			j = index(line, "'")
+			if (!j) { w = w line "\n"; continue }
+			w = w substr(line, 1, j - 1); qs = ""; i = j + 1
+		} else if (qs == "\"") i = lexdq(line, 1)
+		while (i <= L && qs == "") {
+			c = substr(line, i, 1)
+			if (c == " " || c == "\t" || c == "\r" || c == ";" || c == "{" || c == "}") {
+				if (inw) { tok("w", w, q, ln, f); inw = 0; w = ""; q = 0 }
+				if (c == ";") tok(";", "", 0, ln, f)
+				else if (c == "{" || c == "}") tok(c, c, 0, ln, f)
+				i++; continue
 			}
-			if (i > L) { warn(f ":" ln ": unterminated \" quote; the rest of " f " is skipped"); inw = 0; break }
-			i++; continue
+			if (c == "#" && !inw) { i = L + 1; break }
+			inw = 1
+			if (c == "\\") {
+				if (i == L) { i++; if (w == "" && !q) inw = 0; c = "cont"; break }
+				w = w substr(line, i + 1, 1); q = 1; i += 2; continue
+			}
+			if (c == "'") {
+				q = 1; j = index(substr(line, i + 1), "'")
+				if (!j) { w = w substr(line, i + 1) "\n"; qs = "'"; break }
+				w = w substr(line, i + 1, j - 1); i += j + 1; continue
+			}
+			if (c == "\"") { q = 1; i = lexdq(line, i + 1); continue }
+			if (c == "$") { i = lexvar(line, i, 0); continue }
+			if (match(substr(line, i), /^[^ \t\r;{}\\'"$]+/)) { w = w substr(line, i, RLENGTH); i += RLENGTH; continue }
+			w = w c; i++
 		}
-		if (c == "$") { i = lexvar(s, i, 0); continue }
-		if (match(substr(s, i), /^[^ \t\r\n;{}\\'"$]+/)) { w = w substr(s, i, RLENGTH); i += RLENGTH; continue }
-		w = w c; i++
+		if (qs != "" || c == "cont") { c = ""; continue }
+		if (inw) { tok("w", w, q, ln, f); inw = 0; w = ""; q = 0 }
+		tok(";", "", 0, ln, f)
 	}
-	if (inw) tok("w", w, q, ln, f)
+	if (qs != "") warn(f ":" ln ": unterminated " qs " quote; the rest of " f " is skipped")
+	else if (inw) tok("w", w, q, ln, f)
 	tok(";", "", 0, ln, f)
 	tok("E", "", 0, ln, f)
+}
+# lexdq(LINE, I): the inside of a double-quoted string from LINE[I] into w;
+# returns the index after the closing quote (qs = "\"" when the line ends
+# first: the string goes on on the next line).
+function lexdq(line, i,    L, c, e) {
+	L = length(line); qs = ""
+	while (i <= L) {
+		c = substr(line, i, 1)
+		if (c == "\"") return i + 1
+		if (c == "\\") {
+			e = substr(line, i + 1, 1)
+			if (e == "") { i++; qs = "\""; return i }
+			if (e == "\\" || e == "\"" || e == "$") { w = w e; i += 2; continue }
+			w = w c; i++; continue
+		}
+		if (c == "$") { i = lexvar(line, i, 1); continue }
+		if (match(substr(line, i), /^[^"\\$]+/)) { w = w substr(line, i, RLENGTH); i += RLENGTH; continue }
+		w = w c; i++
+	}
+	w = w "\n"; qs = "\""
+	return i
 }
 
 # lexvar(S, I, QUOTED): the variable reference at S[I] ("$") into w (the
