@@ -14,7 +14,6 @@ function legacy(    line, n, k, c, rest, nent, def, ldef, lt, i, lroot, proot, a
 		c = line; rest = ""
 		if (match(line, /[ \t=]+/)) { c = substr(line, 1, RSTART - 1); rest = substr(line, RSTART + RLENGTH) }
 		if (c == "title") {
-			if (nent) lflush(nent)
 			nent++; LT[nent] = rest; LK[nent] = ""; LA[nent] = ""; LI[nent] = ""; LW[nent] = ""
 			setvar("root", proot); continue
 		}
@@ -39,12 +38,10 @@ function legacy(    line, n, k, c, rest, nent, def, ldef, lt, i, lroot, proot, a
 			if (!exists(LOC_HOST)) { LW[nent] = "initrd " a[1] ": no such file on /dev/" LOC_NAME; continue }
 			LI[nent] = LOC_REF
 		} else if (c == "chainloader") LW[nent] = "chainloader starts another boot loader or boot sector (needs a BIOS)"
-		else if (c == "kernel" || c == "module" && LK[nent] != "") { }
 		else if (c == "configfile") LW[nent] = "configfile " rest ": another menu (not followed for GRUB legacy)"
 		else if (c ~ /^(reboot|halt)$/) LW[nent] = "it runs " c
 	}
 	close(PDIR[CFGI] CFG)
-	if (nent) lflush(nent)
 	print "G\ttimeout\t" lt
 	print "G\ttimeout_style\tmenu"
 	print "G\tdefault\t" def
@@ -60,7 +57,6 @@ function legacy(    line, n, k, c, rest, nent, def, ldef, lt, i, lroot, proot, a
 		else rec("e", 0, lab, LT[i], LK[i], "linux", LA[i], LI[i], i - 1 == def)
 	}
 }
-function lflush(n) { }
 function dirname(p) { sub(/\/[^\/]*$/, "", p); return p }
 # (hd0,N) -> hd0,msdosN+1; (hd0) -> hd0.
 function lgdev(s,    d, n) {

@@ -138,7 +138,7 @@ function expandw(v, quoted,    cur, has, i, c, nm, val, n, parts, m, lead) {
 			if (m > 1 || lead) { if (cur != "" || has) XA[++XN] = cur; cur = ""; has = 0 }
 			cur = cur parts[m]; has = 1
 		}
-		if (val ~ /[ \t\n]$/) { XA[++XN] = cur; cur = ""; has = 0 }
+		if (val ~ /[ \t\n]$/ && (cur != "" || has)) { XA[++XN] = cur; cur = ""; has = 0 }
 	}
 	if (cur != "" || has) XA[++XN] = cur
 }
