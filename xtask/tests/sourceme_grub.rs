@@ -151,7 +151,7 @@ fn the_menu_shows_grub_entries_and_keeps_the_serial_contract() {
     let pv = case.parts_var();
     let root = case.parts[0].dir.clone().unwrap();
     let out = run(
-        &format!("GK_DEV=/dev/sda1 GK_MENU_TTYS='{ttys}'\ngk_read_conf /none\nGK_CFG=$(gk_find_config) || exit 3\ngk_choose || exit 1\nprintf 'label=%s\\n' \"$GK_LABEL\""),
+        &format!("GK_DEV=/dev/sda1 GK_FSTYPE=ext4 GK_MENU_TTYS='{ttys}'\ngk_read_conf /none\nGK_CFG=$(gk_find_config) || exit 3\ngk_choose || exit 1\nprintf 'label=%s\\n' \"$GK_LABEL\""),
         &[("GK_ROOT", &root), ("GK_TMP", &tmp.path().join("tmp")), ("GK_GRUB_PARTS", Path::new(&pv))],
     );
     let screen = std::fs::read_to_string(&screen).unwrap();

@@ -71,6 +71,10 @@ function xlist(p, stop, run) {
 function xtop(p,    q) {
 	while (TT[p] != "E") {
 		if (TT[p] == ";") { p++; continue }
+		if (TT[p] != "w" || (!TQ[p] && TV[p] ~ /^(then|elif|else|fi|do|done)$/)) {
+			warn(where(p) ": syntax error: unexpected " TV[p] " (GRUB skips this statement)")
+			p = nextline(p); continue
+		}
 		SYNERR = ""
 		q = xcmd(p, 0)
 		if (SYNERR) {
@@ -132,7 +136,7 @@ function xcmd(p, run,    w, q, c, taken, done, b, e, nm, i) {
 	}
 	if (w == "for" || w == "while" || w == "until") return xloop(p, w, run)
 	for (q = p; TT[q] == "w"; q++) ;
-	if (TT[q] == "{") { synerr(q, "unexpected {"); return q }
+	if (TT[q] == "{" || q == p) { synerr(q, "unexpected " TV[q]); return q }
 	if (run) { expand(p, q); if (XN) runcmd(p) }
 	return TT[q] == ";" ? q + 1 : q
 }

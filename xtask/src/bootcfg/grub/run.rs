@@ -82,6 +82,16 @@ impl Grub<'_> {
                 p += 1;
                 continue;
             }
+            let t = &self.toks[p];
+            if t.t != T::Word || (!t.q && matches!(t.v.as_str(), "then" | "elif" | "else" | "fi" | "do" | "done")) {
+                let m = format!("{}: syntax error: unexpected {} (GRUB skips this statement)", self.where_(p), t.v);
+                self.warn(m);
+                let ln = self.toks[p].line;
+                while self.toks[p].t != T::End && self.toks[p].line == ln {
+                    p += 1;
+                }
+                continue;
+            }
             self.synerr.clear();
             let q = self.xcmd(p, false);
             if !self.synerr.is_empty() {
@@ -91,8 +101,7 @@ impl Grub<'_> {
                 if self.toks[q].t == T::End {
                     return;
                 }
-                let (ln, f) = (self.toks[p].line, self.toks[p].file.clone());
-                let _ = f;
+                let ln = self.toks[p].line;
                 while self.toks[p].t != T::End && self.toks[p].line == ln {
                     p += 1;
                 }
@@ -196,8 +205,9 @@ impl Grub<'_> {
             "for" | "while" | "until" => self.xloop(p, &w, run),
             _ => {
                 let q = self.words_end(p);
-                if self.toks[q].t == T::LBrace {
-                    self.synerr(q, "unexpected {");
+                if self.toks[q].t == T::LBrace || q == p {
+                    let m = format!("unexpected {}", self.toks[q].v);
+                    self.synerr(q, &m);
                     return q;
                 }
                 if run {
