@@ -16,6 +16,7 @@ mod fatfix;
 mod fatread;
 pub(crate) mod gpt;
 pub mod inspect;
+mod inspect_grub;
 mod iso9660;
 pub(crate) mod mbr;
 mod refuse;
