@@ -26,7 +26,9 @@ impl Files for Dir {
         }
     }
     fn list(&mut self, dir: &str) -> Vec<String> {
-        let Ok(rd) = std::fs::read_dir(self.0.join(dir.trim_start_matches('/'))) else { return Vec::new() };
+        let Ok(rd) = std::fs::read_dir(self.0.join(dir.trim_start_matches('/'))) else {
+            return Vec::new();
+        };
         let mut v: Vec<String> = rd
             .filter_map(|e| e.ok())
             .filter(|e| e.path().is_file())
@@ -58,11 +60,30 @@ fn check(case: &grub_corpus::Case) -> usize {
     let a = grub_corpus::ash(case, "");
     let r = rust(case, &a.cfgname, &a.config);
     let rl: Vec<String> = r.records.iter().map(|x| x.line()).collect();
-    assert_eq!(a.records, rl, "case {}: records differ (left ash, right Rust)\nash stderr: {}", case.name, a.stderr);
-    assert_eq!((a.timeout.as_str(), a.style.as_str(), a.default.as_str()), (r.timeout.as_str(), r.timeout_style.as_str(), r.default.as_str()), "case {}: GRUB variables", case.name);
+    assert_eq!(
+        a.records, rl,
+        "case {}: records differ (left ash, right Rust)\nash stderr: {}",
+        case.name, a.stderr
+    );
+    assert_eq!(
+        (a.timeout.as_str(), a.style.as_str(), a.default.as_str()),
+        (
+            r.timeout.as_str(),
+            r.timeout_style.as_str(),
+            r.default.as_str()
+        ),
+        "case {}: GRUB variables",
+        case.name
+    );
     match (&a.plan, r.plan()) {
         (Ok(p), Ok(q)) => {
-            let q = [q.label, q.kernel, q.initrds.join(" "), q.cmdline, q.wait.to_string()];
+            let q = [
+                q.label,
+                q.kernel,
+                q.initrds.join(" "),
+                q.cmdline,
+                q.wait.to_string(),
+            ];
             assert_eq!(p, &q, "case {}: plan", case.name);
         }
         (Err(_), Err(_)) => {}

@@ -15,7 +15,8 @@ use sourceme_harness::{run, tree};
 
 fn plan(case: &grub_corpus::Case) -> [String; 5] {
     let a = ash(case, "");
-    a.plan.unwrap_or_else(|e| panic!("case {}: no plan: {e}", case.name))
+    a.plan
+        .unwrap_or_else(|e| panic!("case {}: no plan: {e}", case.name))
 }
 
 const DEB: &str = "ro console=ttyS0,115200 e2e.label=debian";
@@ -27,30 +28,45 @@ fn debian_generated_configs_boot_what_the_readme_says() {
     assert_eq!(p[0], "Debian GNU/Linux");
     assert_eq!(p[1], "/boot/vmlinuz-6.1.0-57-amd64");
     assert_eq!(p[2], "/boot/initrd.img-6.1.0-57-amd64");
-    assert_eq!(p[3], format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID={UUID1} {DEB}"));
+    assert_eq!(
+        p[3],
+        format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID={UUID1} {DEB}")
+    );
     assert_eq!(p[4], "100", "GRUB_TIMEOUT=1: 1 s");
 
     // Separate /boot: search --fs-uuid finds sda1, the kernel is at its root.
     let p = plan(&c("debian-mkconfig-sepboot"));
     assert_eq!(p[1], "/vmlinuz-6.1.0-57-amd64");
-    assert_eq!(p[3], format!("BOOT_IMAGE=/vmlinuz-6.1.0-57-amd64 root=UUID={UUID2} {DEB}"));
+    assert_eq!(
+        p[3],
+        format!("BOOT_IMAGE=/vmlinuz-6.1.0-57-amd64 root=UUID={UUID2} {DEB}")
+    );
 
     // GRUB_DEFAULT="<submenu id>><entry id>": the entry inside the submenu.
     let p = plan(&c("debian-mkconfig-3kernels-default-path"));
-    assert_eq!(p[0], "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-56-amd64");
+    assert_eq!(
+        p[0],
+        "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-56-amd64"
+    );
     assert_eq!(p[1], "/boot/vmlinuz-6.1.0-56-amd64");
 
     // GRUB_DEFAULT=saved without a grubenv: ${saved_entry} is empty, entry 0.
     let case = c("debian-mkconfig-saved-nosubmenu");
     let a = ash(&case, "");
     assert_eq!(a.style, "hidden");
-    assert_eq!(a.plan.unwrap()[0], "Debian GNU/Linux, with Linux 6.1.0-57-amd64");
+    assert_eq!(
+        a.plan.unwrap()[0],
+        "Debian GNU/Linux, with Linux 6.1.0-57-amd64"
+    );
 
     // GRUB_DEFAULT="1>0".
     let a = ash(&c("debian-mkconfig-norecovery-sepboot"), "");
     assert_eq!(a.default, "1>0");
     let p = a.plan.unwrap();
-    assert_eq!(p[0], "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-57-amd64");
+    assert_eq!(
+        p[0],
+        "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-57-amd64"
+    );
     assert_eq!(p[4], "500");
 }
 
@@ -58,7 +74,11 @@ fn debian_generated_configs_boot_what_the_readme_says() {
 fn fedora_bls_entries_come_from_loader_entries_with_kernelopts_from_grubenv() {
     let a = ash(&from_tree(&corpus().join("trees/fedora-bls")), "");
     assert_eq!(a.config, "/grub2/grub.cfg");
-    let titles: Vec<&str> = a.records.iter().map(|r| r.split('\t').nth(3).unwrap()).collect();
+    let titles: Vec<&str> = a
+        .records
+        .iter()
+        .map(|r| r.split('\t').nth(3).unwrap())
+        .collect();
     assert_eq!(
         titles,
         [
@@ -85,13 +105,34 @@ fn ubuntu_recordfail_saved_path_and_memtest() {
     // recordfail=1 in grubenv: Ubuntu's header sets timeout=30.
     assert_eq!(a.timeout, "30");
     let p = a.plan.unwrap();
-    assert_eq!(p[0], "Advanced options for Ubuntu>Ubuntu, with Linux 5.15.0-91-generic (recovery mode)");
-    assert!(p[3].ends_with("ro recovery nomodeset dis_ucode_ldr"), "{}", p[3]);
-    let memtest = a.records.iter().find(|r| r.contains("Memory test (memtest86+.bin)\t")).unwrap();
-    assert!(memtest.contains("unbootable\t/boot/memtest86+.bin is memtest86+"), "{memtest}");
+    assert_eq!(
+        p[0],
+        "Advanced options for Ubuntu>Ubuntu, with Linux 5.15.0-91-generic (recovery mode)"
+    );
+    assert!(
+        p[3].ends_with("ro recovery nomodeset dis_ucode_ldr"),
+        "{}",
+        p[3]
+    );
+    let memtest = a
+        .records
+        .iter()
+        .find(|r| r.contains("Memory test (memtest86+.bin)\t"))
+        .unwrap();
+    assert!(
+        memtest.contains("unbootable\t/boot/memtest86+.bin is memtest86+"),
+        "{memtest}"
+    );
     // The top entry: $vt_handoff from gfxmode (text after a recordfail: empty).
-    let top = a.records.iter().find(|r| r.starts_with("e\t0\tUbuntu\t")).unwrap();
-    assert!(top.contains("ro  quiet splash") || top.contains("ro quiet splash\t"), "{top}");
+    let top = a
+        .records
+        .iter()
+        .find(|r| r.starts_with("e\t0\tUbuntu\t"))
+        .unwrap();
+    assert!(
+        top.contains("ro  quiet splash") || top.contains("ro quiet splash\t"),
+        "{top}"
+    );
 }
 
 #[test]
@@ -99,9 +140,15 @@ fn grub_legacy_menu_lst() {
     let a = ash(&from_tree(&corpus().join("trees/legacy-menulst")), "");
     assert_eq!(a.config, "/boot/grub/menu.lst");
     let p = a.plan.unwrap();
-    assert_eq!(p[0], "Debian GNU/Linux, kernel 2.6.26-2-686 (single-user mode)");
+    assert_eq!(
+        p[0],
+        "Debian GNU/Linux, kernel 2.6.26-2-686 (single-user mode)"
+    );
     assert_eq!(p[3], "/boot/vmlinuz-2.6.26-2-686 root=/dev/hda1 ro single");
-    assert!(a.records.iter().any(|r| r.contains("Windows XP\t-\tunbootable\tchainloader starts")));
+    assert!(a
+        .records
+        .iter()
+        .any(|r| r.contains("Windows XP\t-\tunbootable\tchainloader starts")));
 }
 
 #[test]
@@ -117,13 +164,31 @@ fn efi_stub_configfile_reaches_the_other_partition() {
 #[test]
 fn an_unreadable_partition_is_named_with_its_filesystem() {
     let t = tree(&[("boot/grub/grub.cfg", "search --fs-uuid --set=root R00T\nmenuentry 'A' {\nlinux /vmlinuz\n}\nmenuentry 'B' {\nlinux (hd0,2)/vmlinuz\n}\n")]);
-    let parts = format!("sda1\t1\text4\t\t\t{}\nsda2\t2\txfs\tR00T\t\t\n", t.path().display());
+    let parts = format!(
+        "sda1\t1\text4\t\t\t{}\nsda2\t2\txfs\tR00T\t\t\n",
+        t.path().display()
+    );
     let out = run(
         "GK_DEV=/dev/sda1\ngk_parse_config /boot/grub/grub.cfg\nprintf '%s\\n' \"$GK_RECORDS\"",
-        &[("GK_ROOT", t.path()), ("GK_GRUB_PARTS", Path::new(&parts)), ("GK_TMP", &t.path().join("tmp"))],
+        &[
+            ("GK_ROOT", t.path()),
+            ("GK_GRUB_PARTS", Path::new(&parts)),
+            ("GK_TMP", &t.path().join("tmp")),
+        ],
     );
-    assert!(out.stdout.contains("linux /vmlinuz: /dev/sda2 holds a xfs filesystem, which gen-kexec cannot read"), "{}", out.stdout);
-    assert!(out.stdout.contains("linux (hd0,2)/vmlinuz: /dev/sda2 holds a xfs filesystem"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "linux /vmlinuz: /dev/sda2 holds a xfs filesystem, which gen-kexec cannot read"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("linux (hd0,2)/vmlinuz: /dev/sda2 holds a xfs filesystem"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -133,10 +198,22 @@ fn syslinux_comes_first_then_grub2_then_legacy_then_efi() {
         let out = run("gk_find_config", &[("GK_ROOT", t.path())]);
         out.stdout
     };
-    assert_eq!(find(&[("boot/grub/grub.cfg", ""), ("isolinux/isolinux.cfg", "")]), "/isolinux/isolinux.cfg");
-    assert_eq!(find(&[("boot/grub/grub.cfg", ""), ("boot/grub/menu.lst", "")]), "/boot/grub/grub.cfg");
-    assert_eq!(find(&[("grub2/grub.cfg", ""), ("EFI/fedora/grub.cfg", "")]), "/grub2/grub.cfg");
-    assert_eq!(find(&[("boot/grub/menu.lst", ""), ("EFI/x/grub.cfg", "")]), "/boot/grub/menu.lst");
+    assert_eq!(
+        find(&[("boot/grub/grub.cfg", ""), ("isolinux/isolinux.cfg", "")]),
+        "/isolinux/isolinux.cfg"
+    );
+    assert_eq!(
+        find(&[("boot/grub/grub.cfg", ""), ("boot/grub/menu.lst", "")]),
+        "/boot/grub/grub.cfg"
+    );
+    assert_eq!(
+        find(&[("grub2/grub.cfg", ""), ("EFI/fedora/grub.cfg", "")]),
+        "/grub2/grub.cfg"
+    );
+    assert_eq!(
+        find(&[("boot/grub/menu.lst", ""), ("EFI/x/grub.cfg", "")]),
+        "/boot/grub/menu.lst"
+    );
     assert_eq!(find(&[("EFI/ubuntu/grub.cfg", "")]), "/EFI/ubuntu/grub.cfg");
 }
 
@@ -155,8 +232,15 @@ fn the_menu_shows_grub_entries_and_keeps_the_serial_contract() {
         &[("GK_ROOT", &root), ("GK_TMP", &tmp.path().join("tmp")), ("GK_GRUB_PARTS", Path::new(&pv))],
     );
     let screen = std::fs::read_to_string(&screen).unwrap();
-    assert!(screen.contains("gen-kexec: menu: shown: 7 entries from /boot/grub/grub.cfg"), "{screen}\n{}", out.stderr);
-    assert!(screen.contains("Advanced options for Debian GNU/Linux"), "{screen}");
+    assert!(
+        screen.contains("gen-kexec: menu: shown: 7 entries from /boot/grub/grub.cfg"),
+        "{screen}\n{}",
+        out.stderr
+    );
+    assert!(
+        screen.contains("Advanced options for Debian GNU/Linux"),
+        "{screen}"
+    );
     assert!(
         out.stdout.contains("menu: entry 2 (label Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-57-amd64) chosen by"),
         "{}\n{}",
@@ -187,8 +271,18 @@ function f { f }\nf\nsearch --fs-uuid --set=root NOPE\nmenuentry 'B' {\necho no 
     ] {
         assert!(out.stderr.contains(w), "no {w:?} in\n{}", out.stderr);
     }
-    assert!(out.stdout.contains("e\t0\tB\tB\t-\tunbootable\tloads no Linux kernel (no linux command)"), "{}", out.stdout);
-    assert!(out.stdout.contains("e\t0\tA\tA\t/vmlinuz\tlinux\tBOOT_IMAGE=/vmlinuz"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("e\t0\tB\tB\t-\tunbootable\tloads no Linux kernel (no linux command)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("e\t0\tA\tA\t/vmlinuz\tlinux\tBOOT_IMAGE=/vmlinuz"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// The target: Debian's generated grub.cfg, parsed and made a menu,
@@ -198,7 +292,14 @@ fn parse_time_of_the_corpus() {
     for case in cases() {
         let a = ash(&case, "");
         let pv = case.parts_var();
-        let dir = case.parts.iter().find(|p| p.name == a.cfgname).unwrap().dir.clone().unwrap();
+        let dir = case
+            .parts
+            .iter()
+            .find(|p| p.name == a.cfgname)
+            .unwrap()
+            .dir
+            .clone()
+            .unwrap();
         let out = run(
             &format!("GK_DEV=/dev/{}\ni=0\nwhile [ $i -lt 10 ]; do gk_parse_config {} 2>/dev/null; gk_menu_model; i=$((i + 1)); done", a.cfgname, a.config),
             &[("GK_ROOT", &dir), ("GK_GRUB_PARTS", Path::new(&pv)), ("GK_TMP", &dir.join("../tmp-bench"))],

@@ -88,8 +88,13 @@ gk_mount_through_loop() {
 }
 
 # gk_find_legacy DISK SKIP VERBOSE: mount the first candidate that holds a
-# syslinux config on GK_ROOT; sets GK_DEV and GK_CFG.
+# syslinux or GRUB config on GK_ROOT; sets GK_DEV and GK_CFG.
 gk_find_legacy() {
+	# An EFI GRUB's /EFI/*/grub.cfg only when no partition has another
+	# config (a BIOS boots the other one): a second pass for it.
+	GK_GRUB_EFI=0 gk_find_legacy_1 "$@" || GK_GRUB_EFI=1 gk_find_legacy_1 "$1" "$2" 0
+}
+gk_find_legacy_1() {
 	local disk="$1" skip="$2" verbose="$3" name
 	local IFS="$GK_IFS"
 	for name in $(gk_candidates "$disk" "$skip"); do

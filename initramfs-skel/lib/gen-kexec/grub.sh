@@ -22,12 +22,15 @@ gk_is_grub_config() {
 }
 
 # gk_find_grub_config: the GRUB config on the partition mounted on GK_ROOT:
-# GRUB 2's, then GRUB legacy's, then an EFI GRUB's (/EFI/*/grub.cfg).
+# GRUB 2's, then GRUB legacy's, then an EFI GRUB's (/EFI/*/grub.cfg; not
+# with GK_GRUB_EFI=0, gk_find_legacy's first pass over the partitions).
 # Prints its path from the partition root; returns 1 if there is none.
 gk_find_grub_config() {
-	local f
+	local f efi=
+	[ "${GK_GRUB_EFI:-1}" = 1 ] && efi="$GK_ROOT/EFI/*/grub.cfg"
+	# shellcheck disable=SC2086 # the glob, when wanted
 	for f in /boot/grub/grub.cfg /boot/grub2/grub.cfg /grub/grub.cfg /grub2/grub.cfg \
-		/boot/grub/menu.lst /boot/grub/grub.conf /grub/menu.lst /grub/grub.conf "$GK_ROOT"/EFI/*/grub.cfg; do
+		/boot/grub/menu.lst /boot/grub/grub.conf /grub/menu.lst /grub/grub.conf $efi; do
 		f=${f#"$GK_ROOT"}
 		[ -f "$GK_ROOT$f" ] && printf '%s' "$f" && return 0
 	done

@@ -219,17 +219,28 @@ mod tests {
             \tlinux ($root)/boot/gentoo dokeymap looptype=squashfs loop=/image.squashfs cdroot\n\
             \tinitrd /boot/gentoo.igz\n}\n\
             menuentry 'Boot LiveCD (kernel: gentoo) (cached)' {\n\tlinux /boot/other docache\n}\n";
-        let k = [("boot/gentoo", "k"), ("boot/other", "k"), ("boot/gentoo.igz", "i")];
+        let k = [
+            ("boot/gentoo", "k"),
+            ("boot/other", "k"),
+            ("boot/gentoo.igz", "i"),
+        ];
         let with = |f: &[(&'static str, &'static str)]| [f, &k[..]].concat();
         let c = choose_in(&with(&[("boot/grub/grub.cfg", grub)])).unwrap();
         assert_eq!(c.kernel, "boot/gentoo");
-        assert_eq!(c.reason, "boot/grub/grub.cfg: menuentry `Boot LiveCD (kernel: gentoo)`");
+        assert_eq!(
+            c.reason,
+            "boot/grub/grub.cfg: menuentry `Boot LiveCD (kernel: gentoo)`"
+        );
         let g1 = grub.replace("default=0", "default=\"1\"");
         let g1: &'static str = Box::leak(g1.into_boxed_str());
         let c = choose_in(&with(&[("boot/grub/grub.cfg", g1)])).unwrap();
         assert_eq!(c.kernel, "boot/other");
         let stub = "search --set=root --file /boot/gentoo\nconfigfile ($root)/boot/grub/real.cfg\n";
-        let c = choose_in(&with(&[("EFI/BOOT/grub.cfg", stub), ("boot/grub/real.cfg", grub)])).unwrap();
+        let c = choose_in(&with(&[
+            ("EFI/BOOT/grub.cfg", stub),
+            ("boot/grub/real.cfg", grub),
+        ]))
+        .unwrap();
         assert_eq!(c.kernel, "boot/gentoo");
     }
 

@@ -35,7 +35,12 @@ impl Files for Reader<'_, '_> {
 
 /// What gen-kexec would offer for GRUB config CFG of the image (one
 /// device, the whole disk) read through READ.
-pub fn offer(o: &mut String, read: &mut crate::bootcfg::ReadFile, cfg: &str, fstype: &str) -> Result<()> {
+pub fn offer(
+    o: &mut String,
+    read: &mut crate::bootcfg::ReadFile,
+    cfg: &str,
+    fstype: &str,
+) -> Result<()> {
     let part = Part {
         name: "image".into(),
         num: None,
@@ -55,9 +60,18 @@ pub fn offer(o: &mut String, read: &mut crate::bootcfg::ReadFile, cfg: &str, fst
             'm' => writeln!(o, "         {}{}:", "  ".repeat(r.depth - 1), r.title)?,
             'e' => {
                 n += 1;
-                let what = if r.typ == "linux" { "bootable".to_owned() } else { r.append.clone() };
+                let what = if r.typ == "linux" {
+                    "bootable".to_owned()
+                } else {
+                    r.append.clone()
+                };
                 let def = if r.mdef { " [GRUB's default]" } else { "" };
-                writeln!(o, "    {n:>3}. {}{}{def}: {what}", "  ".repeat(r.depth), r.title)?;
+                writeln!(
+                    o,
+                    "    {n:>3}. {}{}{def}: {what}",
+                    "  ".repeat(r.depth),
+                    r.title
+                )?;
             }
             _ => {}
         }
@@ -67,9 +81,17 @@ pub fn offer(o: &mut String, read: &mut crate::bootcfg::ReadFile, cfg: &str, fst
         o,
         "    GRUB: timeout {}, timeout_style {}, default {:?}; gen-kexec waits {}",
         g.timeout,
-        if g.timeout_style.is_empty() { "menu" } else { &g.timeout_style },
+        if g.timeout_style.is_empty() {
+            "menu"
+        } else {
+            &g.timeout_style
+        },
         g.default,
-        if wait < 0 { "forever (boots after 10 s)".to_owned() } else { format!("{} s", wait as f64 / 100.0) }
+        if wait < 0 {
+            "forever (boots after 10 s)".to_owned()
+        } else {
+            format!("{} s", wait as f64 / 100.0)
+        }
     )?;
     match g.plan() {
         Ok(p) => writeln!(
@@ -77,7 +99,11 @@ pub fn offer(o: &mut String, read: &mut crate::bootcfg::ReadFile, cfg: &str, fst
             "    nobody at the keyboard: {}: {} initrd {} cmdline {}",
             p.label,
             p.kernel,
-            if p.initrds.is_empty() { "(none)".to_owned() } else { p.initrds.join(",") },
+            if p.initrds.is_empty() {
+                "(none)".to_owned()
+            } else {
+                p.initrds.join(",")
+            },
             p.cmdline
         )?,
         Err(e) => writeln!(o, "    nobody at the keyboard: nothing ({e})")?,

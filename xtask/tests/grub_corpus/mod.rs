@@ -72,7 +72,11 @@ pub fn from_tree(dir: &Path) -> Case {
             dir: d.is_dir().then_some(d),
         });
     }
-    Case { name: dir.file_name().unwrap().to_string_lossy().into(), parts, _tmp: None }
+    Case {
+        name: dir.file_name().unwrap().to_string_lossy().into(),
+        parts,
+        _tmp: None,
+    }
 }
 
 /// A case from a generated grub.cfg: `*sepboot*` has /boot on sda1 (the
@@ -85,7 +89,11 @@ pub fn from_cfg(cfg: &Path) -> Case {
     let p1 = tmp.path().join("sda1");
     let p2 = tmp.path().join("sda2");
     std::fs::create_dir_all(&p2).unwrap();
-    let at = if sep { "grub/grub.cfg" } else { "boot/grub/grub.cfg" };
+    let at = if sep {
+        "grub/grub.cfg"
+    } else {
+        "boot/grub/grub.cfg"
+    };
     std::fs::create_dir_all(p1.join(at).parent().unwrap()).unwrap();
     std::fs::write(p1.join(at), &text).unwrap();
     for line in text.lines() {
@@ -107,14 +115,29 @@ pub fn from_cfg(cfg: &Path) -> Case {
         dir: Some(dir),
     };
     let parts = vec![part("sda1", 1, UUID1, p1), part("sda2", 2, UUID2, p2)];
-    Case { name, parts, _tmp: Some(tmp) }
+    Case {
+        name,
+        parts,
+        _tmp: Some(tmp),
+    }
 }
 
 impl Case {
     /// One ext4 partition sda1 in DIR.
     pub fn one(name: &str, dir: PathBuf) -> Case {
-        let p = PartDef { name: "sda1".into(), num: Some(1), fstype: "ext4".into(), uuid: UUID1.into(), label: String::new(), dir: Some(dir) };
-        Case { name: name.into(), parts: vec![p], _tmp: None }
+        let p = PartDef {
+            name: "sda1".into(),
+            num: Some(1),
+            fstype: "ext4".into(),
+            uuid: UUID1.into(),
+            label: String::new(),
+            dir: Some(dir),
+        };
+        Case {
+            name: name.into(),
+            parts: vec![p],
+            _tmp: None,
+        }
     }
 
     /// GK_GRUB_PARTS for this case.
@@ -122,9 +145,16 @@ impl Case {
         self.parts
             .iter()
             .map(|p| {
-                let dir = p.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+                let dir = p
+                    .dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
                 let num = p.num.map(|n| n.to_string()).unwrap_or_default();
-                format!("{}\t{num}\t{}\t{}\t{}\t{dir}\n", p.name, p.fstype, p.uuid, p.label)
+                format!(
+                    "{}\t{num}\t{}\t{}\t{}\t{dir}\n",
+                    p.name, p.fstype, p.uuid, p.label
+                )
             })
             .collect()
     }
@@ -177,7 +207,11 @@ printf '@P %s\n' "$GK_LABEL" "$GK_KERNEL" "$GK_INITRDS" "$GK_CMDLINE" "$GK_M_WAI
             ],
         );
         let get = |k: &str| -> Vec<String> {
-            out.stdout.lines().filter_map(|l| l.strip_prefix(k)).map(str::to_owned).collect()
+            out.stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix(k))
+                .map(str::to_owned)
+                .collect()
         };
         if get("@C ").is_empty() {
             last = out.stderr.clone();
@@ -186,7 +220,13 @@ printf '@P %s\n' "$GK_LABEL" "$GK_KERNEL" "$GK_INITRDS" "$GK_CMDLINE" "$GK_M_WAI
         let one = |k: &str| get(k).into_iter().next().unwrap_or_default();
         let pl = get("@P ");
         let plan = if out.ok && pl.len() == 5 {
-            Ok([pl[0].clone(), pl[1].clone(), pl[2].clone(), pl[3].clone(), pl[4].clone()])
+            Ok([
+                pl[0].clone(),
+                pl[1].clone(),
+                pl[2].clone(),
+                pl[3].clone(),
+                pl[4].clone(),
+            ])
         } else {
             Err(out.stderr.clone())
         };

@@ -4,13 +4,49 @@
 use super::{awk_num, Grub};
 
 const IGNORED: &[&str] = &[
-    "echo", "insmod", "rmmod", "terminal_output", "terminal_input", "terminal", "serial",
-    "set_gfxpayload", "gettext", "background_image", "background_color", "play", "sleep", "clear",
-    "save_env", "boot", "cpuid", "lsmod", "videoinfo", "smbios", "tr", "password",
-    "password_pbkdf2", "increment", "decrement", "pager", "loadfont", "keystatus", "fwsetup",
-    "hwmatch", "regexp", "eval", "gfxmode", "load_video",
+    "echo",
+    "insmod",
+    "rmmod",
+    "terminal_output",
+    "terminal_input",
+    "terminal",
+    "serial",
+    "set_gfxpayload",
+    "gettext",
+    "background_image",
+    "background_color",
+    "play",
+    "sleep",
+    "clear",
+    "save_env",
+    "boot",
+    "cpuid",
+    "lsmod",
+    "videoinfo",
+    "smbios",
+    "tr",
+    "password",
+    "password_pbkdf2",
+    "increment",
+    "decrement",
+    "pager",
+    "loadfont",
+    "keystatus",
+    "fwsetup",
+    "hwmatch",
+    "regexp",
+    "eval",
+    "gfxmode",
+    "load_video",
 ];
-const FALSE_UNLESS_FUNC: &[&str] = &["loadfont", "keystatus", "fwsetup", "hwmatch", "regexp", "eval"];
+const FALSE_UNLESS_FUNC: &[&str] = &[
+    "loadfont",
+    "keystatus",
+    "fwsetup",
+    "hwmatch",
+    "regexp",
+    "eval",
+];
 
 /// Where a GRUB file is (loc in grub-cmd.awk).
 pub struct Loc {
@@ -100,15 +136,16 @@ impl Grub<'_> {
             "blscfg" => self.blscfg(p),
             "linux" | "linux16" | "linuxefi" => self.loadlinux(p, &xa),
             "initrd" | "initrd16" | "initrdefi" => self.loadinitrd(p, &xa),
-            "multiboot" | "multiboot2" => {
-                self.loader(format!("{c} starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"))
-            }
+            "multiboot" | "multiboot2" => self.loader(format!(
+                "{c} starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"
+            )),
             "chainloader" | "ntldr" | "drivemap" | "appleloader" | "bootnp" | "legacy_kernel" => {
-                self.loader(format!("{c} starts another boot loader or boot sector (needs a BIOS)"))
+                self.loader(format!(
+                    "{c} starts another boot loader or boot sector (needs a BIOS)"
+                ))
             }
-            "kfreebsd" | "knetbsd" | "kopenbsd" | "xnu_kernel" | "xnu_kernel64" | "plan9" | "truecrypt" | "freedos" => {
-                self.loader(format!("{c} starts a non-Linux kernel"))
-            }
+            "kfreebsd" | "knetbsd" | "kopenbsd" | "xnu_kernel" | "xnu_kernel64" | "plan9"
+            | "truecrypt" | "freedos" => self.loader(format!("{c} starts a non-Linux kernel")),
             "halt" | "reboot" => {
                 if self.inentry {
                     self.k.note = format!("it runs {c}");
@@ -208,7 +245,9 @@ impl Grub<'_> {
 
     /// filetest: -d (a device's root only), -e, -f, -s on a GRUB path.
     fn filetest(&mut self, op: &str, path: &str) -> bool {
-        let Some(l) = self.loc(path) else { return false };
+        let Some(l) = self.loc(path) else {
+            return false;
+        };
         if l.path == "/" || l.path.is_empty() {
             return op == "-d" || op == "-e";
         }
@@ -233,7 +272,9 @@ impl Grub<'_> {
             return Ok(self.whole.unwrap_or(self.cfgi));
         }
         if d != "hd0" {
-            return Err(format!("({spec}) is another disk than the one gen-kexec started from"));
+            return Err(format!(
+                "({spec}) is another disk than the one gen-kexec started from"
+            ));
         }
         let Some(s) = part.find(|c: char| c.is_ascii_digit()) else {
             return Err(format!("({spec}): no partition number"));
@@ -284,9 +325,22 @@ impl Grub<'_> {
             return None;
         }
         let name = p.name.clone();
-        let shown = if path.is_empty() { "/".to_string() } else { path.clone() };
-        let rref = if part == self.cfgi { shown } else { format!("({name}){shown}") };
-        Some(Loc { part, name, path, rref })
+        let shown = if path.is_empty() {
+            "/".to_string()
+        } else {
+            path.clone()
+        };
+        let rref = if part == self.cfgi {
+            shown
+        } else {
+            format!("({name}){shown}")
+        };
+        Some(Loc {
+            part,
+            name,
+            path,
+            rref,
+        })
     }
 
     pub(super) fn exists(&mut self, l: &Loc) -> bool {
@@ -324,8 +378,15 @@ impl Grub<'_> {
             return;
         }
         let base = l.path.to_lowercase();
-        if base.rsplit('/').next().is_some_and(|b| b.starts_with("memtest")) {
-            self.k.why = format!("{} is memtest86+, a BIOS program, not a Linux kernel", xa[1]);
+        if base
+            .rsplit('/')
+            .next()
+            .is_some_and(|b| b.starts_with("memtest"))
+        {
+            self.k.why = format!(
+                "{} is memtest86+, a BIOS program, not a Linux kernel",
+                xa[1]
+            );
             self.status = 1;
             return;
         }
@@ -349,7 +410,11 @@ impl Grub<'_> {
         if self.k.kernel.is_empty() {
             self.status = 1;
             if self.k.why.is_empty() {
-                self.k.why = format!("{}: {} before linux (GRUB: you need to load the kernel first)", self.where_(p), xa[0]);
+                self.k.why = format!(
+                    "{}: {} before linux (GRUB: you need to load the kernel first)",
+                    self.where_(p),
+                    xa[0]
+                );
             }
             return;
         }
@@ -386,14 +451,23 @@ impl Grub<'_> {
             return;
         };
         if self.nest >= super::MAXNEST {
-            let m = format!("{}: {} {path}: nested more than {} deep (a loop?); skipped", self.where_(p), xa[0], super::MAXNEST);
+            let m = format!(
+                "{}: {} {path}: nested more than {} deep (a loop?); skipped",
+                self.where_(p),
+                xa[0],
+                super::MAXNEST
+            );
             self.warn(m);
             self.status = 1;
             return;
         }
         let Some(first) = self.lexfile(l.part, &l.path, &path) else {
             if !self.budget {
-                let m = format!("{}: {} {path}: no such file; skipped", self.where_(p), xa[0]);
+                let m = format!(
+                    "{}: {} {path}: no such file; skipped",
+                    self.where_(p),
+                    xa[0]
+                );
                 self.warn(m);
             }
             self.status = 1;

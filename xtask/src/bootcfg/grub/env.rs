@@ -20,7 +20,10 @@ impl Grub<'_> {
         let mut mode = "file";
         if c == "search.fs_uuid" || c == "search_fs_uuid" {
             mode = "uuid";
-        } else if matches!(c, "search.fs_label" | "search_fs_label" | "search.label" | "search_label") {
+        } else if matches!(
+            c,
+            "search.fs_label" | "search_fs_label" | "search.label" | "search_label"
+        ) {
             mode = "label";
         } else if c != "search" && c != "search.file" && c != "search_file" {
             self.status = 1;
@@ -76,7 +79,11 @@ impl Grub<'_> {
                     "uuid" => "--fs-uuid",
                     _ => "--label",
                 };
-                let not = if self.nofs.is_empty() { String::new() } else { format!("; not searched: {}", self.nofs) };
+                let not = if self.nofs.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not searched: {}", self.nofs)
+                };
                 let m = format!("{}: search {opt} {key}: no partition of this disk has it (GRUB: no such device){not}", self.where_(p));
                 self.warn(m);
             }
@@ -158,7 +165,10 @@ impl Grub<'_> {
         for (n, line) in text.split('\n').enumerate() {
             if n == 0 {
                 if line != "# GRUB Environment Block" {
-                    let m = format!("{}: load_env {file}: not a GRUB environment block", self.where_(p));
+                    let m = format!(
+                        "{}: load_env {file}: not a GRUB environment block",
+                        self.where_(p)
+                    );
                     self.warn(m);
                     self.status = 1;
                     break;
@@ -168,7 +178,9 @@ impl Grub<'_> {
             if line.starts_with('#') {
                 continue;
             }
-            let Some((nm, rest)) = line.split_once('=') else { continue };
+            let Some((nm, rest)) = line.split_once('=') else {
+                continue;
+            };
             let mut val = String::new();
             let mut it = rest.chars();
             while let Some(c) = it.next() {
@@ -187,7 +199,11 @@ impl Grub<'_> {
     }
 
     pub(super) fn blscfg(&mut self, p: usize) {
-        let dev = if self.isset("boot") { self.getvar("boot") } else { self.getvar("root") };
+        let dev = if self.isset("boot") {
+            self.getvar("boot")
+        } else {
+            self.getvar("root")
+        };
         let part = match self.devname(&dev) {
             Ok(i) => i,
             Err(e) => {
@@ -204,24 +220,52 @@ impl Grub<'_> {
                 Some(f) => f.list(dir),
                 None => Vec::new(),
             };
-            list = names.into_iter().filter(|n| n.ends_with(".conf")).map(|n| format!("{dir}/{n}")).collect();
+            list = names
+                .into_iter()
+                .filter(|n| n.ends_with(".conf"))
+                .map(|n| format!("{dir}/{n}"))
+                .collect();
             if !list.is_empty() {
-                pre = if dir == "/boot/loader/entries" { "/boot" } else { "" };
+                pre = if dir == "/boot/loader/entries" {
+                    "/boot"
+                } else {
+                    ""
+                };
                 break;
             }
         }
         if list.is_empty() {
-            let m = format!("{}: blscfg: no /loader/entries/*.conf on /dev/{}", self.where_(p), self.parts[part].name);
+            let m = format!(
+                "{}: blscfg: no /loader/entries/*.conf on /dev/{}",
+                self.where_(p),
+                self.parts[part].name
+            );
             self.warn(m);
             return;
         }
         let mut entries = Vec::new();
         for path in list {
-            let id = path.rsplit('/').next().unwrap_or("").trim_end_matches(".conf").to_string();
-            let mut b = Bls { path: path.clone(), id, title: String::new(), version: String::new(), linux: String::new(), options: String::new(), initrd: String::new() };
-            let text = String::from_utf8_lossy(&self.read(part, &path).unwrap_or_default()).into_owned();
+            let id = path
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(".conf")
+                .to_string();
+            let mut b = Bls {
+                path: path.clone(),
+                id,
+                title: String::new(),
+                version: String::new(),
+                linux: String::new(),
+                options: String::new(),
+                initrd: String::new(),
+            };
+            let text =
+                String::from_utf8_lossy(&self.read(part, &path).unwrap_or_default()).into_owned();
             for line in text.split('\n') {
-                let line = line.trim_start_matches([' ', '\t']).trim_end_matches([' ', '\t', '\r']);
+                let line = line
+                    .trim_start_matches([' ', '\t'])
+                    .trim_end_matches([' ', '\t', '\r']);
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
@@ -257,7 +301,10 @@ impl Grub<'_> {
                 j -= 1;
             }
         }
-        let dev = dev.trim_start_matches('(').trim_end_matches(')').to_string();
+        let dev = dev
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .to_string();
         let dev = format!("({dev})");
         for b in entries {
             self.blsentry(&b, pre, &dev);
@@ -266,7 +313,11 @@ impl Grub<'_> {
 
     fn blsentry(&mut self, b: &Bls, pre: &str, dev: &str) {
         let q = |path: &str| {
-            let pre = if path.starts_with(&format!("{pre}/")) { "" } else { pre };
+            let pre = if path.starts_with(&format!("{pre}/")) {
+                ""
+            } else {
+                pre
+            };
             format!("'{}'", format!("{dev}{pre}{path}").replace('\'', "'\\''"))
         };
         let mut s = format!("linux {} {}\n", q(&b.linux), b.options);
@@ -287,14 +338,33 @@ impl Grub<'_> {
         if self.nentries >= super::MAXENTRIES {
             return;
         }
-        let why = if b.linux.is_empty() { "the BLS entry has no linux line".to_string() } else { String::new() };
-        self.push_entry(Entry { title: b.title.clone(), id: b.id.clone(), body: first, sub: false, at: format!("blscfg {}.conf", b.id), why });
+        let why = if b.linux.is_empty() {
+            "the BLS entry has no linux line".to_string()
+        } else {
+            String::new()
+        };
+        self.push_entry(Entry {
+            title: b.title.clone(),
+            id: b.id.clone(),
+            body: first,
+            sub: false,
+            at: format!("blscfg {}.conf", b.id),
+            why,
+        });
     }
 }
 
 fn newer(a: &Bls, b: &Bls) -> bool {
-    let va = if a.version.is_empty() { &a.id } else { &a.version };
-    let vb = if b.version.is_empty() { &b.id } else { &b.version };
+    let va = if a.version.is_empty() {
+        &a.id
+    } else {
+        &a.version
+    };
+    let vb = if b.version.is_empty() {
+        &b.id
+    } else {
+        &b.version
+    };
     match vercmp(va, vb) {
         Ordering::Equal => a.id > b.id,
         o => o == Ordering::Greater,
@@ -314,10 +384,21 @@ fn vercmp(a: &str, b: &str) -> Ordering {
         let na = a.starts_with(|c: char| c.is_ascii_digit());
         let nb = b.starts_with(|c: char| c.is_ascii_digit());
         if na != nb {
-            return if na { Ordering::Greater } else { Ordering::Less };
+            return if na {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let seg = |s: &str| -> usize {
-            s.find(|c: char| if na { !c.is_ascii_digit() } else { !c.is_ascii_alphabetic() }).unwrap_or(s.len())
+            s.find(|c: char| {
+                if na {
+                    !c.is_ascii_digit()
+                } else {
+                    !c.is_ascii_alphabetic()
+                }
+            })
+            .unwrap_or(s.len())
         };
         let (la, lb) = (seg(a), seg(b));
         let (mut x, mut y) = (&a[..la], &b[..lb]);

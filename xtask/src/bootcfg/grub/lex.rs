@@ -24,19 +24,31 @@ pub struct Tok {
 }
 
 fn is_plain(c: char) -> bool {
-    !matches!(c, ' ' | '\t' | '\r' | ';' | '{' | '}' | '\\' | '\'' | '"' | '$')
+    !matches!(
+        c,
+        ' ' | '\t' | '\r' | ';' | '{' | '}' | '\\' | '\'' | '"' | '$'
+    )
 }
 
 impl Grub<'_> {
     fn tok(&mut self, t: T, v: String, q: bool, line: usize, f: &std::rc::Rc<str>) {
-        self.toks.push(Tok { t, v, q, line, file: f.clone() });
+        self.toks.push(Tok {
+            t,
+            v,
+            q,
+            line,
+            file: f.clone(),
+        });
     }
 
     /// lexfile: the tokens of partition file (part, path), NAME in
     /// messages; the index of the first one, None when unreadable.
     pub fn lexfile(&mut self, part: usize, path: &str, name: &str) -> Option<usize> {
         if self.nfiles >= super::MAXFILES {
-            self.warn(format!("{name}: more than {} config files read in all (a loop?); skipped", super::MAXFILES));
+            self.warn(format!(
+                "{name}: more than {} config files read in all (a loop?); skipped",
+                super::MAXFILES
+            ));
             self.budget = true;
             return None;
         }
@@ -49,7 +61,11 @@ impl Grub<'_> {
         }
         for (n, line) in lines.iter().enumerate() {
             if line.len() > super::MAXLINE {
-                self.warn(format!("{name}:{}: line longer than {} bytes; the rest of {name} is skipped", n + 1, super::MAXLINE));
+                self.warn(format!(
+                    "{name}:{}: line longer than {} bytes; the rest of {name} is skipped",
+                    n + 1,
+                    super::MAXLINE
+                ));
                 break;
             }
             self.readb += line.len() + 1;
@@ -63,7 +79,10 @@ impl Grub<'_> {
             s.push('\n');
         }
         self.nfiles += 1;
-        let s: String = s.chars().filter(|c| !matches!(c, '\x01' | '\x02' | '\x03')).collect();
+        let s: String = s
+            .chars()
+            .filter(|c| !matches!(c, '\x01' | '\x02' | '\x03'))
+            .collect();
         let first = self.toks.len();
         self.lex(&s, name);
         Some(first)
@@ -173,7 +192,9 @@ impl Grub<'_> {
             self.tok(T::Sep, String::new(), false, ln, &f);
         }
         if qs != ' ' {
-            self.warn(format!("{f}:{ln}: unterminated {qs} quote; the rest of {f} is skipped"));
+            self.warn(format!(
+                "{f}:{ln}: unterminated {qs} quote; the rest of {f} is skipped"
+            ));
         } else if inw {
             self.tok(T::Word, w, q, ln, &f);
         }
@@ -282,9 +303,10 @@ fn lexvar(ch: &[char], i: usize, quoted: bool, w: &mut String) -> usize {
         }
     } else {
         let n = match rest.first() {
-            Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
-                rest.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').count()
-            }
+            Some(c) if c.is_ascii_alphabetic() || *c == '_' => rest
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+                .count(),
             Some(c) if c.is_ascii_digit() => rest.iter().take_while(|c| c.is_ascii_digit()).count(),
             Some('?' | '#' | '@' | '*') => 1,
             _ => {

@@ -5,8 +5,16 @@
 use super::{awk_num, Grub, Loaded, Record};
 
 const FEATURES: &[&str] = &[
-    "chainloader_bpb", "ntldr", "platform_search_hint", "default_font_path", "all_video_module",
-    "menuentry_id", "menuentry_options", "200_final", "nativedisk_cmd", "timeout_style",
+    "chainloader_bpb",
+    "ntldr",
+    "platform_search_hint",
+    "default_font_path",
+    "all_video_module",
+    "menuentry_id",
+    "menuentry_options",
+    "200_final",
+    "nativedisk_cmd",
+    "timeout_style",
 ];
 
 impl Grub<'_> {
@@ -41,14 +49,29 @@ impl Grub<'_> {
         let (m, c) = self.top;
         self.ctx = c;
         self.menu = m;
-        self.out.timeout = if self.isset("timeout") { self.getvar("timeout") } else { "-".into() };
+        self.out.timeout = if self.isset("timeout") {
+            self.getvar("timeout")
+        } else {
+            "-".into()
+        };
         self.out.timeout_style = self.getvar("timeout_style");
         self.out.default = self.getvar("default");
         self.walk(m, c, 0, true, "");
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn rec(&mut self, kind: char, depth: usize, label: &str, title: &str, kernel: &str, typ: &str, append: &str, initrd: &str, mdef: bool) {
+    fn rec(
+        &mut self,
+        kind: char,
+        depth: usize,
+        label: &str,
+        title: &str,
+        kernel: &str,
+        typ: &str,
+        append: &str,
+        initrd: &str,
+        mdef: bool,
+    ) {
         self.out.records.push(Record {
             kind,
             depth,
@@ -71,7 +94,11 @@ impl Grub<'_> {
             let t = self.entries[e].title.clone();
             let isdef = i as i64 == di;
             let esc = t.replace('>', ">>");
-            let lab = if lp.is_empty() { esc } else { format!("{lp}>{esc}") };
+            let lab = if lp.is_empty() {
+                esc
+            } else {
+                format!("{lp}>{esc}")
+            };
             if self.entries[e].sub {
                 self.rec('m', depth + 1, "", &t, "", "", "", "", false);
                 self.sub_ctx(c, isdef);
@@ -90,7 +117,10 @@ impl Grub<'_> {
             }
             self.ctx = self.newctx(c, true);
             self.inentry = true;
-            self.k = Loaded { why: self.entries[e].why.clone(), ..Loaded::default() };
+            self.k = Loaded {
+                why: self.entries[e].why.clone(),
+                ..Loaded::default()
+            };
             if self.k.why.is_empty() {
                 let body = self.entries[e].body;
                 self.xlist(body, &["}"], true);
@@ -98,7 +128,11 @@ impl Grub<'_> {
             self.inentry = false;
             self.stopall = false;
             self.fret = false;
-            if !self.k.cfg.is_empty() && self.k.kernel.is_empty() && self.k.why.is_empty() && depth < 8 {
+            if !self.k.cfg.is_empty()
+                && self.k.kernel.is_empty()
+                && self.k.why.is_empty()
+                && depth < 8
+            {
                 self.rec('m', depth + 1, "", &t, "", "", "", "", false);
                 let r = self.k.cfg.clone();
                 self.sub_ctx(self.ctx, false);
@@ -117,8 +151,15 @@ impl Grub<'_> {
                         self.nest -= 1;
                     }
                     None => {
-                        let why = if self.locerr.is_empty() { "no such file".to_string() } else { self.locerr.clone() };
-                        let m = format!("{}: menuentry '{t}': configfile {r}: {why}", self.entries[e].at);
+                        let why = if self.locerr.is_empty() {
+                            "no such file".to_string()
+                        } else {
+                            self.locerr.clone()
+                        };
+                        let m = format!(
+                            "{}: menuentry '{t}': configfile {r}: {why}",
+                            self.entries[e].at
+                        );
                         self.warn(m);
                     }
                 }
@@ -130,7 +171,9 @@ impl Grub<'_> {
             }
             let k = std::mem::take(&mut self.k);
             if !k.kernel.is_empty() && k.why.is_empty() {
-                self.rec('e', depth, &lab, &t, &k.kernel, "linux", &k.args, &k.initrd, isdef);
+                self.rec(
+                    'e', depth, &lab, &t, &k.kernel, "linux", &k.args, &k.initrd, isdef,
+                );
             } else {
                 let why = if !k.why.is_empty() {
                     k.why
@@ -147,7 +190,11 @@ impl Grub<'_> {
 
     /// sub_ctx: a submenu's context, with the rest of the default path.
     fn sub_ctx(&mut self, from: usize, isdef: bool) {
-        let val = self.ctxs[from].vars.get("default").cloned().unwrap_or_default();
+        let val = self.ctxs[from]
+            .vars
+            .get("default")
+            .cloned()
+            .unwrap_or_default();
         self.ctx = self.newctx(from, false);
         let mut rest = String::new();
         if isdef {
@@ -211,18 +258,24 @@ impl Grub<'_> {
         let mut proot = self.grubname(self.cfgi);
         let (mut def, mut lt) = (String::from("0"), String::from("-"));
         let mut ents: Vec<L> = Vec::new();
-        let text = String::from_utf8_lossy(&self.read(self.cfgi, cfg).unwrap_or_default()).into_owned();
+        let text =
+            String::from_utf8_lossy(&self.read(self.cfgi, cfg).unwrap_or_default()).into_owned();
         let mut lines: Vec<&str> = text.split('\n').collect();
         if text.ends_with('\n') || text.is_empty() {
             lines.pop();
         }
         for (n, line) in lines.iter().enumerate() {
             if n + 1 > super::MAXLINES {
-                self.warn(format!("{cfg}: more than {} lines; the rest is skipped", super::MAXLINES));
+                self.warn(format!(
+                    "{cfg}: more than {} lines; the rest is skipped",
+                    super::MAXLINES
+                ));
                 break;
             }
             let line = line.strip_suffix('\r').unwrap_or(line);
-            let line = line.trim_start_matches([' ', '\t']).trim_end_matches([' ', '\t']);
+            let line = line
+                .trim_start_matches([' ', '\t'])
+                .trim_end_matches([' ', '\t']);
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -231,7 +284,13 @@ impl Grub<'_> {
                 None => (line, ""),
             };
             if c == "title" {
-                ents.push(L { title: rest.into(), kernel: String::new(), args: String::new(), initrd: String::new(), why: String::new() });
+                ents.push(L {
+                    title: rest.into(),
+                    kernel: String::new(),
+                    args: String::new(),
+                    initrd: String::new(),
+                    why: String::new(),
+                });
                 let r = proot.clone();
                 self.setvar("root", &r);
                 continue;
@@ -252,7 +311,11 @@ impl Grub<'_> {
                 }
                 "kernel" | "initrd" => {
                     let a: Vec<&str> = rest.split([' ', '\t']).filter(|s| !s.is_empty()).collect();
-                    let k = if c == "kernel" { a.iter().position(|w| !w.starts_with("--")) } else { Some(0) };
+                    let k = if c == "kernel" {
+                        a.iter().position(|w| !w.starts_with("--"))
+                    } else {
+                        Some(0)
+                    };
                     let Some(k) = k.filter(|&k| k < a.len()) else {
                         if c == "kernel" {
                             ents[cur].why = "kernel without a file".into();
@@ -275,8 +338,15 @@ impl Grub<'_> {
                         ents[cur].initrd = l.rref;
                     }
                 }
-                "chainloader" => ents[cur].why = "chainloader starts another boot loader or boot sector (needs a BIOS)".into(),
-                "configfile" => ents[cur].why = format!("configfile {rest}: another menu (not followed for GRUB legacy)"),
+                "chainloader" => {
+                    ents[cur].why =
+                        "chainloader starts another boot loader or boot sector (needs a BIOS)"
+                            .into()
+                }
+                "configfile" => {
+                    ents[cur].why =
+                        format!("configfile {rest}: another menu (not followed for GRUB legacy)")
+                }
                 "reboot" | "halt" => ents[cur].why = format!("it runs {c}"),
                 _ => {}
             }
@@ -288,7 +358,13 @@ impl Grub<'_> {
         if def == "saved" {
             let dir = cfg.rfind('/').map_or(cfg, |i| &cfg[..i]);
             let f = format!("{dir}/default");
-            let first = self.read(self.cfgi, &f).map(|b| String::from_utf8_lossy(&b).lines().next().unwrap_or("").to_string());
+            let first = self.read(self.cfgi, &f).map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            });
             d = first.unwrap_or_else(|| "0".into());
         }
         let mut d = awk_num(&d) as i64;
@@ -298,11 +374,17 @@ impl Grub<'_> {
         for (i, e) in ents.into_iter().enumerate() {
             let lab = e.title.replace('>', ">>");
             let isdef = i as i64 == d;
-            let why = if e.why.is_empty() && e.kernel.is_empty() { "loads no Linux kernel (no kernel line)".to_string() } else { e.why };
+            let why = if e.why.is_empty() && e.kernel.is_empty() {
+                "loads no Linux kernel (no kernel line)".to_string()
+            } else {
+                e.why
+            };
             if !why.is_empty() {
                 self.rec('e', 0, &lab, &e.title, "", "unbootable", &why, "", isdef);
             } else {
-                self.rec('e', 0, &lab, &e.title, &e.kernel, "linux", &e.args, &e.initrd, isdef);
+                self.rec(
+                    'e', 0, &lab, &e.title, &e.kernel, "linux", &e.args, &e.initrd, isdef,
+                );
             }
         }
     }

@@ -57,7 +57,13 @@ pub struct Record {
 impl Record {
     /// The tab-separated line, "-" for empty fields (GK_RECORDS).
     pub fn line(&self) -> String {
-        let f = |s: &str| if s.is_empty() { "-".to_string() } else { s.replace(['\t', '\n', '\r'], " ") };
+        let f = |s: &str| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                s.replace(['\t', '\n', '\r'], " ")
+            }
+        };
         format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             self.kind,
@@ -196,7 +202,9 @@ pub fn parse(parts: Vec<Part<'_>>, cfgname: &str, cfg: &str, pttype: &str) -> Pa
         out: Parsed::default(),
     };
     if cfgi.is_none() {
-        g.warn(format!("the config's partition {cfgname} is not in the partition list"));
+        g.warn(format!(
+            "the config's partition {cfgname} is not in the partition list"
+        ));
         return g.out;
     }
     let legacy = cfg.ends_with("/menu.lst") || cfg.ends_with("/grub.conf");
@@ -228,13 +236,21 @@ impl<'a> Grub<'a> {
         let frame = self.frames.last().unwrap();
         if !nm.is_empty() && nm.bytes().all(|b| b.is_ascii_digit()) {
             let n: usize = nm.parse().unwrap_or(usize::MAX);
-            return if n >= 1 { frame.get(n - 1).cloned().unwrap_or_default() } else { String::new() };
+            return if n >= 1 {
+                frame.get(n - 1).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            };
         }
         match nm {
             "#" => frame.len().to_string(),
             "?" => self.status.to_string(),
             "@" | "*" => frame.join(" "),
-            _ => self.ctxs[self.ctx].vars.get(nm).cloned().unwrap_or_default(),
+            _ => self.ctxs[self.ctx]
+                .vars
+                .get(nm)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
     fn isset(&self, nm: &str) -> bool {
@@ -308,7 +324,8 @@ pub struct Plan {
 impl Parsed {
     /// The entry the menu starts on.
     pub fn start(&self) -> Option<&Record> {
-        self.default_entry().or_else(|| self.records.iter().find(|r| r.kind == 'e' && r.depth == 0))
+        self.default_entry()
+            .or_else(|| self.records.iter().find(|r| r.kind == 'e' && r.depth == 0))
     }
 
     /// gk_grub_wait.
@@ -326,11 +343,20 @@ impl Parsed {
         if r.typ != "linux" {
             return Err(format!("'{}': {}", r.label, r.append));
         }
-        let cmdline: Vec<&str> = r.append.split_whitespace().filter(|w| !w.starts_with("initrd=")).collect();
+        let cmdline: Vec<&str> = r
+            .append
+            .split_whitespace()
+            .filter(|w| !w.starts_with("initrd="))
+            .collect();
         Ok(Plan {
             label: r.label.clone(),
             kernel: r.kernel.clone(),
-            initrds: r.initrd.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            initrds: r
+                .initrd
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             cmdline: cmdline.join(" "),
             wait: self.wait(),
         })

@@ -66,7 +66,11 @@ impl Grub<'_> {
             self.steps += 1;
             if self.steps > super::MAXSTEPS {
                 if !self.budget {
-                    let m = format!("{}: more than {} commands run (a loop?); the rest is not read", self.where_(p), super::MAXSTEPS);
+                    let m = format!(
+                        "{}: more than {} commands run (a loop?); the rest is not read",
+                        self.where_(p),
+                        super::MAXSTEPS
+                    );
                     self.warn(m);
                 }
                 self.budget = true;
@@ -83,8 +87,18 @@ impl Grub<'_> {
                 continue;
             }
             let t = &self.toks[p];
-            if t.t != T::Word || (!t.q && matches!(t.v.as_str(), "then" | "elif" | "else" | "fi" | "do" | "done")) {
-                let m = format!("{}: syntax error: unexpected {} (GRUB skips this statement)", self.where_(p), t.v);
+            if t.t != T::Word
+                || (!t.q
+                    && matches!(
+                        t.v.as_str(),
+                        "then" | "elif" | "else" | "fi" | "do" | "done"
+                    ))
+            {
+                let m = format!(
+                    "{}: syntax error: unexpected {} (GRUB skips this statement)",
+                    self.where_(p),
+                    t.v
+                );
                 self.warn(m);
                 let ln = self.toks[p].line;
                 while self.toks[p].t != T::End && self.toks[p].line == ln {
@@ -285,7 +299,10 @@ impl Grub<'_> {
     /// call: function NAME with xa[1..] as $1..
     pub(super) fn call(&mut self, nm: &str, p: usize, xa: &[String]) {
         if self.frames.len() > 32 {
-            let m = format!("{}: functions nested more than 32 deep (a recursion?); {nm} not run", self.where_(p));
+            let m = format!(
+                "{}: functions nested more than 32 deep (a recursion?); {nm} not run",
+                self.where_(p)
+            );
             self.warn(m);
             self.status = 1;
             return;
@@ -334,21 +351,36 @@ impl Grub<'_> {
             k += 1;
         }
         if n == 0 {
-            let m = format!("{}: {} without a title; ignored", self.where_(p), if sub { "submenu" } else { "menuentry" });
+            let m = format!(
+                "{}: {} without a title; ignored",
+                self.where_(p),
+                if sub { "submenu" } else { "menuentry" }
+            );
             self.warn(m);
             self.status = 1;
             return;
         }
         if self.nentries >= super::MAXENTRIES {
             if self.nentries == super::MAXENTRIES {
-                let m = format!("{}: more than {} menu entries; the rest are left out", self.where_(p), super::MAXENTRIES);
+                let m = format!(
+                    "{}: more than {} menu entries; the rest are left out",
+                    self.where_(p),
+                    super::MAXENTRIES
+                );
                 self.warn(m);
             }
             self.nentries += 1;
             return;
         }
         let at = self.where_(p);
-        self.push_entry(Entry { title, id, body, sub, at, why: String::new() });
+        self.push_entry(Entry {
+            title,
+            id,
+            body,
+            sub,
+            at,
+            why: String::new(),
+        });
         self.status = 0;
     }
 
