@@ -7,7 +7,7 @@
 
 #[path = "../src/bootcfg/mod.rs"]
 mod bootcfg;
-mod grub_corpus;
+mod grub_cases;
 mod sourceme_harness;
 
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ impl Files for Dir {
     }
 }
 
-fn rust(case: &grub_corpus::Case, cfgname: &str, cfg: &str) -> grub::Parsed {
+fn rust(case: &grub_cases::Case, cfgname: &str, cfg: &str) -> grub::Parsed {
     let parts = case
         .parts
         .iter()
@@ -56,8 +56,8 @@ fn rust(case: &grub_corpus::Case, cfgname: &str, cfg: &str) -> grub::Parsed {
     grub::parse(parts, cfgname, cfg, "msdos")
 }
 
-fn check(case: &grub_corpus::Case) -> usize {
-    let a = grub_corpus::ash(case, "");
+fn check(case: &grub_cases::Case) -> usize {
+    let a = grub_cases::ash(case, "");
     let r = rust(case, &a.cfgname, &a.config);
     let rl: Vec<String> = r.records.iter().map(|x| x.line()).collect();
     assert_eq!(
@@ -96,7 +96,7 @@ fn check(case: &grub_corpus::Case) -> usize {
 fn corpus_ash_and_rust_agree() {
     let mut n = 0;
     let mut recs = 0;
-    for case in grub_corpus::cases() {
+    for case in grub_cases::cases() {
         recs += check(&case);
         n += 1;
     }
@@ -133,7 +133,7 @@ fn bad_input_ash_and_rust_agree() {
         std::fs::write(d.join("boot/grub/grub.cfg"), cfg).unwrap();
         std::fs::write(d.join("vmlinuz"), "k").unwrap();
         std::fs::write(d.join("initrd.img"), "i").unwrap();
-        let case = grub_corpus::Case::one(name, d);
+        let case = grub_cases::Case::one(name, d);
         check(&case);
     }
 }

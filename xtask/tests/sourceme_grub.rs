@@ -4,16 +4,16 @@
 //! grub-mkconfig output, BLS, GRUB legacy, an EFI stub), how it finds a
 //! GRUB config, the menu it shows, bad input, and its speed.
 
-mod grub_corpus;
+mod grub_cases;
 mod sourceme_harness;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use grub_corpus::{ash, cases, corpus, from_cfg, from_tree, UUID1, UUID2};
+use grub_cases::{ash, cases, corpus, from_cfg, from_tree, UUID1, UUID2};
 use sourceme_harness::{run, tree};
 
-fn plan(case: &grub_corpus::Case) -> [String; 5] {
+fn plan(case: &grub_cases::Case) -> [String; 5] {
     let a = ash(case, "");
     a.plan
         .unwrap_or_else(|e| panic!("case {}: no plan: {e}", case.name))
@@ -24,6 +24,7 @@ const DEB: &str = "ro console=ttyS0,115200 e2e.label=debian";
 #[test]
 fn debian_generated_configs_boot_what_the_readme_says() {
     let c = |n: &str| from_cfg(&corpus().join(format!("{n}.cfg")));
+    let d = |n: &str| from_cfg(&corpus().join(n));
     let p = plan(&c("debian-mkconfig-onepart"));
     assert_eq!(p[0], "Debian GNU/Linux");
     assert_eq!(p[1], "/boot/vmlinuz-6.1.0-57-amd64");
@@ -59,6 +60,14 @@ fn debian_generated_configs_boot_what_the_readme_says() {
         "Debian GNU/Linux, with Linux 6.1.0-57-amd64"
     );
 
+    // With grubenv (grub-editenv's): saved_entry, and next_entry (a path
+    // into the submenu), which wins, as grub-emu measured (corpus README).
+    let p = plan(&d("saved-entry"));
+    assert_eq!(p[0], "Debian GNU/Linux, with Linux 6.1.0-56-amd64");
+    let p = plan(&d("next-entry"));
+    assert_eq!(p[0], "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-57-amd64 (recovery mode)");
+    assert!(p[3].ends_with("ro single console=ttyS0,115200"), "{}", p[3]);
+
     // GRUB_DEFAULT="1>0".
     let a = ash(&c("debian-mkconfig-norecovery-sepboot"), "");
     assert_eq!(a.default, "1>0");
@@ -68,6 +77,29 @@ fn debian_generated_configs_boot_what_the_readme_says() {
         "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-57-amd64"
     );
     assert_eq!(p[4], "500");
+}
+
+/// The quirks grub-emu measured (corpus README, quirk-*.cfg headers).
+#[test]
+fn grub_quirks_as_grub_emu_measured_them() {
+    let c = |n: &str| from_cfg(&corpus().join(format!("{n}.cfg")));
+    let p = plan(&c("quirk-unset-is-true"));
+    assert_eq!(p[0], "unset is true");
+    let p = plan(&c("quirk-submenu-exports"));
+    assert_eq!(p[0], "sub>inside");
+    assert_eq!(p[3], "BOOT_IMAGE=/vmlinuz plain=[] shared=[s]");
+    let p = plan(&c("quirk-syntax-error"));
+    assert_eq!(p[0], "one");
+    assert_eq!(p[2], "/initrd-a.img /initrd-b.img");
+    let p = plan(&c("quirk-default-by-title"));
+    assert_eq!(p[0], "Second entry");
+    assert_eq!(
+        p[3],
+        "BOOT_IMAGE=/vmlinuz \"e2e.quirk=a b\" e2e.quirk=second"
+    );
+    let p = plan(&from_cfg(&corpus().join("legacy-debian-menu.lst")));
+    assert_eq!(p[3], format!("/boot/vmlinuz-6.1.0-57-amd64 root=UUID={UUID1} ro console=ttyS0,115200 e2e.label=legacy"));
+    assert_eq!(p[2], "/boot/initrd.img-6.1.0-57-amd64");
 }
 
 #[test]

@@ -16,7 +16,9 @@ function runcmd(p,    c, k, a, v, i) {
 	}
 	if (c == "unset") { for (k = 2; k <= XN; k++) unsetvar(XA[k]); return }
 	if (c == "export") { for (k = 2; k <= XN; k++) { if (!isset(XA[k])) setvar(XA[k], ""); XP[CTX, XA[k]] = 1 }; return }
-	if (c == "[" || c == "test") { if (c == "[" && XA[XN] == "]") XN--; STATUS = test(2) ? 0 : 1; return }
+	# No expression at all ([ $unset ]) is true: GRUB 2.06 as grub-emu runs it
+	# (corpus quirk-unset-is-true.cfg).
+	if (c == "[" || c == "test") { if (c == "[" && XA[XN] == "]") XN--; STATUS = (XN < 2 || test(2)) ? 0 : 1; return }
 	if (c == "true" || c ~ /^(echo|insmod|rmmod|terminal_output|terminal_input|terminal|serial|set_gfxpayload|gettext|background_image|background_color|play|sleep|clear|save_env|boot|cpuid|lsmod|videoinfo|smbios|tr|password|password_pbkdf2|increment|decrement|pager|loadfont|keystatus|fwsetup|hwmatch|regexp|eval|gfxmode|load_video)$/) {
 		if (c ~ /^(loadfont|keystatus|fwsetup|hwmatch|regexp|eval)$/ && !(c in FUNC)) STATUS = 1
 		else if (c in FUNC) call(c, p)

@@ -98,7 +98,12 @@ impl Grub<'_> {
                 if c == "[" && xa.last().map(String::as_str) == Some("]") {
                     xa.pop();
                 }
-                self.status = if self.test(&xa, 1) { 0 } else { 1 };
+                // No expression at all ([ $unset ]) is true, as GRUB 2.06 runs it.
+                self.status = if xa.len() < 2 || self.test(&xa, 1) {
+                    0
+                } else {
+                    1
+                };
                 return;
             }
             _ => {}

@@ -33,13 +33,16 @@ pub fn corpus() -> PathBuf {
 pub const UUID1: &str = "0e2e0014-0001-4000-8000-000000000001";
 pub const UUID2: &str = "0e2e0014-0002-4000-8000-000000000002";
 
-/// Every case of the corpus, sorted by name.
+/// Every case of the corpus, sorted by name: the `*.cfg` / `*.lst` files,
+/// the directories with a grub.cfg (and a grubenv), the trees.
 pub fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     let mut cfgs: Vec<PathBuf> = std::fs::read_dir(corpus())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "cfg"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "cfg" || e == "lst") || p.join("grub.cfg").is_file()
+        })
         .collect();
     cfgs.sort();
     for cfg in cfgs {
@@ -79,31 +82,59 @@ pub fn from_tree(dir: &Path) -> Case {
     }
 }
 
-/// A case from a generated grub.cfg: `*sepboot*` has /boot on sda1 (the
-/// config in /grub) and / on sda2; the others one partition (/boot/grub).
+/// A case from a corpus config: `*sepboot*` has /boot on sda1 (the config
+/// in /grub) and / on sda2; the others one partition (/boot/grub/grub.cfg,
+/// or /boot/grub/menu.lst for `*.lst`). A directory holds a grub.cfg and
+/// the grubenv beside it. Every file a linux/initrd/kernel line names is
+/// made (a stand-in).
 pub fn from_cfg(cfg: &Path) -> Case {
     let tmp = tempfile::tempdir().unwrap();
-    let name = cfg.file_stem().unwrap().to_string_lossy().to_string();
-    let text = std::fs::read_to_string(cfg).unwrap();
+    let name = cfg.file_name().unwrap().to_string_lossy().to_string();
+    let (text, env) = if cfg.is_dir() {
+        (
+            std::fs::read_to_string(cfg.join("grub.cfg")).unwrap(),
+            std::fs::read(cfg.join("grubenv")).ok(),
+        )
+    } else {
+        (std::fs::read_to_string(cfg).unwrap(), None)
+    };
     let sep = name.contains("sepboot");
     let p1 = tmp.path().join("sda1");
     let p2 = tmp.path().join("sda2");
     std::fs::create_dir_all(&p2).unwrap();
-    let at = if sep {
+    let at = if name.ends_with(".lst") {
+        "boot/grub/menu.lst"
+    } else if sep {
         "grub/grub.cfg"
     } else {
         "boot/grub/grub.cfg"
     };
     std::fs::create_dir_all(p1.join(at).parent().unwrap()).unwrap();
     std::fs::write(p1.join(at), &text).unwrap();
+    if let Some(env) = env {
+        std::fs::write(p1.join(at).with_file_name("grubenv"), env).unwrap();
+    }
     for line in text.lines() {
         let mut w = line.split_whitespace();
-        if let Some("linux" | "initrd") = w.next() {
-            if let Some(p) = w.next() {
-                let f = p1.join(p.trim_start_matches('/'));
-                std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-                std::fs::write(f, "stand-in\n").unwrap();
+        let paths: Vec<&str> = match w.next() {
+            Some("linux" | "linux16" | "linuxefi" | "kernel") => {
+                w.find(|a| !a.starts_with("--")).into_iter().collect()
             }
+            Some("initrd" | "initrd16" | "initrdefi") => w.collect(),
+            _ => continue,
+        };
+        for p in paths {
+            let p = p.trim_matches(['\'', '"']);
+            let p = match p.find(')') {
+                Some(i) if p.starts_with('(') => &p[i + 1..],
+                _ => p,
+            };
+            if !p.starts_with('/') || p.contains('$') {
+                continue;
+            }
+            let f = p1.join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "stand-in\n").unwrap();
         }
     }
     let part = |n: &str, num, uuid: &str, dir: PathBuf| PartDef {
