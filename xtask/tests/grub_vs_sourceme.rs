@@ -122,8 +122,8 @@ fn bad_input_ash_and_rust_agree() {
         ("defaults", format!("set default='B>>C'\nmenuentry 'A' {{\n{k}}}\nmenuentry 'B>C' {{\n{k}}}\nsubmenu 'S' --id sid {{\nmenuentry 'X' --id xid {{\n{k}}}\n}}\n")),
         ("default-path-id", format!("set default='sid>xid'\nset timeout=-1\nmenuentry 'A' {{\n{k}}}\nsubmenu 'S' --id sid {{\nmenuentry 'W' {{\n{k}}}\nmenuentry 'X' --id xid {{\n{k}}}\n}}\n")),
         ("default-out-of-range", format!("set default=7\nset timeout=0\nmenuentry 'A' {{\n{k}}}\nmenuentry 'B' {{\n{k}}}\n")),
-        ("export-submenu", format!("set x=1\nset y=2\nexport y\nsubmenu 'S' {{\nmenuentry 'E' {{\nlinux /vmlinuz x=$x y=$y\n}}\n}}\n")),
-        ("tests", format!("if [ $unset ]; then set a=1; fi\nif [ -z \"$unset\" -a x$feature_menuentry_id = xy ]; then set b=1; fi\nif ! [ -f /vmlinuz ]; then set c=1; elif [ -s /initrd.img ]; then set c=2; else set c=3; fi\nif [ 10 -gt 9 -o 1 = 2 ]; then set d=1; fi\nmenuentry 'T' {{\nlinux /vmlinuz a=$a b=$b c=$c d=$d\n}}\n")),
+        ("export-submenu", "set x=1\nset y=2\nexport y\nsubmenu 'S' {\nmenuentry 'E' {\nlinux /vmlinuz x=$x y=$y\n}\n}\n".to_string()),
+        ("tests", "if [ $unset ]; then set a=1; fi\nif [ -z \"$unset\" -a x$feature_menuentry_id = xy ]; then set b=1; fi\nif ! [ -f /vmlinuz ]; then set c=1; elif [ -s /initrd.img ]; then set c=2; else set c=3; fi\nif [ 10 -gt 9 -o 1 = 2 ]; then set d=1; fi\nmenuentry 'T' {\nlinux /vmlinuz a=$a b=$b c=$c d=$d\n}\n".to_string()),
         ("loops", format!("for k in a b c; do menuentry \"E $k\" {{\n{k}}}\ndone\nwhile false; do echo; done\nmenuentry 'L' {{\n{k}}}\n")),
     ];
     for (name, cfg) in cfgs {

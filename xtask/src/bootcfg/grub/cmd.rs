@@ -224,7 +224,7 @@ impl Grub<'_> {
                     return ret;
                 }
                 if a == "-n" || a == "-z" {
-                    upd!((a == "-n") == !b.is_empty());
+                    upd!((a == "-n") != b.is_empty());
                     k += 2;
                     continue;
                 }
