@@ -137,3 +137,41 @@ fn bad_input_ash_and_rust_agree() {
         check(&case);
     }
 }
+
+/// Broken versions of real configs (cut short anywhere, a line dropped):
+/// both parsers recover the same way.
+#[test]
+fn truncated_and_damaged_corpus_configs_agree() {
+    let text = std::fs::read_to_string(
+        grub_cases::corpus().join("debian-mkconfig-3kernels-default-path.cfg"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut n = 0;
+    let mut variants: Vec<String> = Vec::new();
+    for cut in (0..text.len()).step_by(331) {
+        let mut c = cut;
+        while !text.is_char_boundary(c) {
+            c -= 1;
+        }
+        variants.push(text[..c].to_string());
+    }
+    for drop in (0..lines.len()).step_by(7) {
+        let mut l = lines.clone();
+        l.remove(drop);
+        variants.push(l.join("\n"));
+    }
+    for v in variants {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("sda1");
+        std::fs::create_dir_all(d.join("boot/grub")).unwrap();
+        std::fs::write(d.join("boot/grub/grub.cfg"), &v).unwrap();
+        for k in ["57", "56", "9"] {
+            std::fs::write(d.join(format!("boot/vmlinuz-6.1.0-{k}-amd64")), "k").unwrap();
+            std::fs::write(d.join(format!("boot/initrd.img-6.1.0-{k}-amd64")), "i").unwrap();
+        }
+        check(&grub_cases::Case::one(&format!("damaged {n}"), d));
+        n += 1;
+    }
+    eprintln!("{n} damaged configs: ash and Rust agree");
+}
