@@ -36,7 +36,7 @@ function runcmd(p,    c, k, a, v, i) {
 		if (INENTRY) { K_CFG = XA[2]; K_CFGAT = where(p); return }
 		include(p, XA[2], 1); return
 	}
-	if (c == "blscfg") { blscfg(p); return }
+	if (c == "blscfg") { if (!INENTRY) blscfg(p); return }
 	if (c ~ /^(linux|linux16|linuxefi)$/) { loadlinux(p); return }
 	if (c ~ /^(initrd|initrd16|initrdefi)$/) { loadinitrd(p); return }
 	if (c ~ /^(multiboot|multiboot2)$/) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }

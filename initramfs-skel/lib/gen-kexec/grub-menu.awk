@@ -56,6 +56,10 @@ function walk(m, c, depth, ondef, lp,    i, e, di, lab, t, nc, nm, isdef, val, r
 	for (i = 1; i <= MC[m]; i++) {
 		e = ME[m, i]; t = EN[e]; isdef = (i - 1 == di)
 		lab = t; gsub(/>/, ">>", lab); lab = (lp == "" ? "" : lp ">") lab
+		if (ES[e] && depth >= 8) {
+			rec("e", depth, lab, t, "-", "unbootable", "a submenu nested more than 8 deep (a loop?); not read", "-", isdef)
+			continue
+		}
 		if (ES[e]) {
 			rec("m", depth + 1, "-", t)
 			sub_ctx(c, isdef)

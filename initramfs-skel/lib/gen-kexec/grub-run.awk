@@ -181,7 +181,10 @@ function call(nm, p,    k) {
 }
 
 # addentry(P, Q, BODY, SUB): a menuentry/submenu with the words P..Q-1.
+# Not while an entry's body runs: GRUB would add them to the menu only after
+# that entry ran and came back (and they would make the walk longer).
 function addentry(p, q, body, issub,    k, a, title, id, n) {
+	if (INENTRY) { STATUS = 0; return }
 	expand(p + 1, q); title = ""; id = ""; n = 0
 	for (k = 1; k <= XN; k++) {
 		a = XA[k]

@@ -138,7 +138,11 @@ impl Grub<'_> {
                     self.include(p, &xa, true);
                 }
             }
-            "blscfg" => self.blscfg(p),
+            "blscfg" => {
+                if !self.inentry {
+                    self.blscfg(p);
+                }
+            }
             "linux" | "linux16" | "linuxefi" => self.loadlinux(p, &xa),
             "initrd" | "initrd16" | "initrdefi" => self.loadinitrd(p, &xa),
             "multiboot" | "multiboot2" => self.loader(format!(

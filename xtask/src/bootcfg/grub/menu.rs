@@ -99,6 +99,11 @@ impl Grub<'_> {
             } else {
                 format!("{lp}>{esc}")
             };
+            if self.entries[e].sub && depth >= 8 {
+                let why = "a submenu nested more than 8 deep (a loop?); not read";
+                self.rec('e', depth, &lab, &t, "", "unbootable", why, "", isdef);
+                continue;
+            }
             if self.entries[e].sub {
                 self.rec('m', depth + 1, "", &t, "", "", "", "", false);
                 self.sub_ctx(c, isdef);

@@ -316,6 +316,11 @@ impl Grub<'_> {
 
     /// addentry: a menuentry/submenu with the words p+1..q.
     fn addentry(&mut self, p: usize, q: usize, body: usize, sub: bool) {
+        // Not while an entry's body runs (GRUB adds them only after it ran).
+        if self.inentry {
+            self.status = 0;
+            return;
+        }
         let xa = self.expand(p + 1, q);
         let (mut title, mut id, mut n) = (String::new(), String::new(), 0);
         let mut k = 0;
