@@ -26,6 +26,10 @@ function getvar(nm,    k, s) {
 }
 function isset(nm) { return (CTX SUBSEP nm) in V }
 function setvar(nm, val,    k) {
+	if (length(val) > MAXVAL) {
+		if (!VALWARN++) warn("a variable longer than " MAXVAL " bytes ($" nm "; a loop?): cut there")
+		val = substr(val, 1, MAXVAL)
+	}
 	k = CTX SUBSEP nm
 	if (!(k in V) && !((CTX SUBSEP nm) in VSEEN)) { VSEEN[CTX, nm] = 1; VK[CTX, ++VN[CTX]] = nm }
 	V[k] = val

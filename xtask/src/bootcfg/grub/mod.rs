@@ -18,7 +18,8 @@ pub const MAXLINE: usize = 4096;
 pub const MAXBYTES: usize = 4_194_304;
 pub const MAXLINES: usize = 100_000;
 pub const MAXFILES: usize = 128;
-pub const MAXSTEPS: usize = 200_000;
+pub const MAXSTEPS: usize = 20_000;
+pub const MAXVAL: usize = 65_536;
 pub const MAXENTRIES: usize = 1000;
 
 /// A partition's files: `read` gives a regular file's bytes (None: no such
@@ -142,6 +143,7 @@ pub struct Grub<'a> {
     unknown: HashSet<String>,
     searched: HashSet<String>,
     inentry: bool,
+    valwarn: bool,
     locerr: String,
     k: Loaded,
     nwarn: usize,
@@ -196,6 +198,7 @@ pub fn parse(parts: Vec<Part<'_>>, cfgname: &str, cfg: &str, pttype: &str) -> Pa
         unknown: HashSet::new(),
         searched: HashSet::new(),
         inentry: false,
+        valwarn: false,
         locerr: String::new(),
         k: Loaded::default(),
         nwarn: 0,
@@ -257,6 +260,20 @@ impl<'a> Grub<'a> {
         self.ctxs[self.ctx].vars.contains_key(nm)
     }
     fn setvar(&mut self, nm: &str, val: &str) {
+        let mut val = val;
+        if val.len() > MAXVAL {
+            if !self.valwarn {
+                self.valwarn = true;
+                self.warn(format!(
+                    "a variable longer than {MAXVAL} bytes (${nm}; a loop?): cut there"
+                ));
+            }
+            let mut end = MAXVAL;
+            while !val.is_char_boundary(end) {
+                end -= 1;
+            }
+            val = &val[..end];
+        }
         self.ctxs[self.ctx].vars.insert(nm.into(), val.into());
     }
     fn unsetvar(&mut self, nm: &str) {
