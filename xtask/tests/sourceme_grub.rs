@@ -223,6 +223,17 @@ fn an_unreadable_partition_is_named_with_its_filesystem() {
     );
 }
 
+/// search names partitions as the config does (grub-mkconfig wrote what
+/// grub-probe saw): hd0,gptN on a GPT disk, as in Fedora's BOOT_IMAGE.
+#[test]
+fn search_names_partitions_after_the_configs_table_type() {
+    let cfg = format!("set root='hd0,gpt1'\nsearch --fs-uuid --set=dev {UUID1}\nmenuentry 'A' {{\nlinux ($dev)/vmlinuz\n}}\n");
+    let t = tree(&[("boot/grub/grub.cfg", &cfg), ("vmlinuz", "k")]);
+    let case = grub_cases::Case::one("gpt", t.path().to_owned());
+    let p = plan(&case);
+    assert_eq!(p[3], "BOOT_IMAGE=(hd0,gpt1)/vmlinuz");
+}
+
 #[test]
 fn syslinux_comes_first_then_grub2_then_legacy_then_efi() {
     let find = |files: &[(&str, &str)]| {

@@ -119,6 +119,9 @@ function devname(spec,    d, part, n, k) {
 	}
 	if (d != "hd0") { LOC_ERR = "(" spec ") is another disk than the one gen-kexec started from"; return "" }
 	if (!match(part, /[0-9]+/)) { LOC_ERR = "(" spec "): no partition number"; return "" }
+	# The partition table's type, as the config names it (grub-mkconfig
+	# wrote what grub-probe saw): what search then calls the partitions.
+	if (part ~ /^(msdos|gpt)[0-9]/) PTTYPE = substr(part, 1, RSTART - 1)
 	n = substr(part, RSTART, RLENGTH) + 0
 	if (substr(part, RSTART + RLENGTH) ~ /,/) { LOC_ERR = "(" spec "): nested partitions are not supported"; return "" }
 	for (k = 1; k <= NP; k++) if (PNUM[k] == n "") return PNAME[k]

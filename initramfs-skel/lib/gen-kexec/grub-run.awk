@@ -30,6 +30,9 @@ function setvar(nm, val,    k) {
 		if (!VALWARN++) warn("a variable longer than " MAXVAL " bytes ($" nm "; a loop?): cut there")
 		val = substr(val, 1, MAXVAL)
 	}
+	# set root='hd0,gpt2': the partition table's type, as the config names
+	# it (grub-mkconfig wrote what grub-probe saw), for what search sets.
+	if (val ~ /^\(?hd[0-9]+,(msdos|gpt)[0-9]/) PTTYPE = (val ~ /^\(?hd[0-9]+,gpt/) ? "gpt" : "msdos"
 	k = CTX SUBSEP nm
 	if (!(k in V) && !((CTX SUBSEP nm) in VSEEN)) { VSEEN[CTX, nm] = 1; VK[CTX, ++VN[CTX]] = nm }
 	V[k] = val

@@ -270,7 +270,7 @@ impl Grub<'_> {
     }
 
     /// devname: the partition for GRUB device SPEC; Err(why).
-    pub(super) fn devname(&self, spec: &str) -> Result<usize, String> {
+    pub(super) fn devname(&mut self, spec: &str) -> Result<usize, String> {
         let spec = spec.strip_prefix('(').unwrap_or(spec);
         let spec = spec.strip_suffix(')').unwrap_or(spec);
         if spec.is_empty() {
@@ -289,6 +289,10 @@ impl Grub<'_> {
             return Err(format!("({spec}): no partition number"));
         };
         let digits: String = part[s..].chars().take_while(char::is_ascii_digit).collect();
+        // The table's type as the config names it: what search calls them.
+        if matches!(&part[..s], "msdos" | "gpt") {
+            self.pttype = part[..s].to_string();
+        }
         if part[s + digits.len()..].contains(',') {
             return Err(format!("({spec}): nested partitions are not supported"));
         }

@@ -274,6 +274,21 @@ impl<'a> Grub<'a> {
             }
             val = &val[..end];
         }
+        // set root='hd0,gpt2': the table's type as the config names it.
+        let v = val.strip_prefix('(').unwrap_or(val);
+        if let Some((d, p)) = v.split_once(',') {
+            let disk = d
+                .strip_prefix("hd")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            for t in ["msdos", "gpt"] {
+                if disk
+                    && p.strip_prefix(t)
+                        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+                {
+                    self.pttype = t.into();
+                }
+            }
+        }
         self.ctxs[self.ctx].vars.insert(nm.into(), val.into());
     }
     fn unsetvar(&mut self, nm: &str) {
