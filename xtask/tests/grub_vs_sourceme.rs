@@ -124,7 +124,7 @@ fn bad_input_ash_and_rust_agree() {
         ("default-out-of-range", format!("set default=7\nset timeout=0\nmenuentry 'A' {{\n{k}}}\nmenuentry 'B' {{\n{k}}}\n")),
         ("export-submenu", "set x=1\nset y=2\nexport y\nsubmenu 'S' {\nmenuentry 'E' {\nlinux /vmlinuz x=$x y=$y\n}\n}\n".to_string()),
         ("tests", "if [ $unset ]; then set a=1; fi\nif [ -z \"$unset\" -a x$feature_menuentry_id = xy ]; then set b=1; fi\nif ! [ -f /vmlinuz ]; then set c=1; elif [ -s /initrd.img ]; then set c=2; else set c=3; fi\nif [ 10 -gt 9 -o 1 = 2 ]; then set d=1; fi\nmenuentry 'T' {\nlinux /vmlinuz a=$a b=$b c=$c d=$d\n}\n".to_string()),
-        ("growth", format!("set a=x\nfor i in 1 2 3 4 5 6 7 8 9 10 11 12; do set a=$a$a$a$a; done\nmenuentry 'A' {{\nlinux /vmlinuz l=$a\n}}\n")),
+        ("growth", "set a=x\nfor i in 1 2 3 4 5 6 7 8 9 10 11 12; do set a=$a$a$a$a; done\nmenuentry 'A' {\nlinux /vmlinuz l=$a\n}\n".to_string()),
         ("steps", format!("set w=\"{w}\"\nfor i in $w; do for j in $w; do set x=$i$j; done; done\nmenuentry 'A' {{\n{k}}}\n", w = "a ".repeat(200))),
         ("gpt-names", format!("set root='hd0,gpt1'\nsearch --no-floppy --fs-uuid --set=dev {u}\nmenuentry 'A' {{\nlinux ($dev)/vmlinuz\n}}\n", u = grub_cases::UUID1)),
         ("loops", format!("for k in a b c; do menuentry \"E $k\" {{\n{k}}}\ndone\nwhile false; do echo; done\nmenuentry 'L' {{\n{k}}}\n")),

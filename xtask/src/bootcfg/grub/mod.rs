@@ -5,11 +5,15 @@
 //! same command lines (xtask/tests/grub_vs_sourceme.rs checks both on the
 //! corpus). Untrusted input: bounded by the same budgets as the awk code.
 
+mod bls;
 mod cmd;
 mod env;
+mod legacy;
 pub mod lex;
+mod load;
 mod menu;
 mod run;
+mod test;
 
 use std::collections::{HashMap, HashSet};
 
