@@ -362,3 +362,57 @@ fn parse_time_of_the_corpus() {
     eprintln!("Debian grub.cfg (3 kernels, 7 entries): {:.1} ms per parse + menu model (host busybox ash)", each.as_secs_f64() * 1000.0);
     assert!(each < Duration::from_millis(300), "{each:?} per parse");
 }
+
+/// gk_grub_parts: every partition of the disk but the ESP, with blkid's
+/// type, UUID and label, the readable ones mounted read-only (ext2/3
+/// through the ext4 driver), the others listed without a directory.
+/// blkid and mount are shell functions here: nothing real is mounted.
+#[test]
+fn grub_partitions_come_from_sysfs_and_blkid() {
+    let t = tempfile::tempdir().unwrap();
+    let sys = t.path().join("sys");
+    let disk = sys.join("devices/virtual/block/gkd");
+    std::fs::create_dir_all(sys.join("class/block")).unwrap();
+    std::fs::create_dir_all(&disk).unwrap();
+    std::os::unix::fs::symlink(
+        "../../devices/virtual/block/gkd",
+        sys.join("class/block/gkd"),
+    )
+    .unwrap();
+    for n in 1..=4 {
+        let p = disk.join(format!("gkd{n}"));
+        std::fs::create_dir(&p).unwrap();
+        std::fs::write(p.join("partition"), format!("{n}\n")).unwrap();
+        std::os::unix::fs::symlink(
+            format!("../../devices/virtual/block/gkd/gkd{n}"),
+            sys.join(format!("class/block/gkd{n}")),
+        )
+        .unwrap();
+    }
+    let root = t.path().join("legacy");
+    let mnt = t.path().join("parts");
+    let tmp = t.path().join("tmp");
+    let out = run(
+        r#"blkid() { printf '%s\n' '/dev/gkd1: UUID="u1" TYPE="ext4"' '/dev/gkd2: LABEL="root" UUID="u2" TYPE="xfs"' '/dev/gkd3: UUID="u3" TYPE="ext3"' '/dev/gkd4: LABEL="gen-kexec" UUID="AB-CD" TYPE="vfat"'; }
+mount() { echo "mount $*" >>"$GK_TMP/mounts.log"; }
+mkdir -p "$GK_TMP"
+GK_DEV=/dev/gkd1 GK_FSTYPE=ext4
+gk_grub_parts gkd gkd4
+printf '%s' "$GK_GRUB_PARTS"
+cat "$GK_TMP/mounts.log""#,
+        &[
+            ("GK_SYS", &sys),
+            ("GK_ROOT", &root),
+            ("GK_GRUB_MNT", &mnt),
+            ("GK_TMP", &tmp),
+        ],
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let (r, m) = (root.display(), mnt.display());
+    assert_eq!(
+        out.stdout,
+        format!(
+            "gkd1\t1\text4\tu1\t\t{r}\ngkd2\t2\txfs\tu2\troot\t\ngkd3\t3\text3\tu3\t\t{m}/gkd3\nmount -t ext4 -o ro /dev/gkd3 {m}/gkd3\n"
+        )
+    );
+}

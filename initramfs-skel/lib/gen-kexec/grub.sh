@@ -63,7 +63,7 @@ gk_blkid_field() {
 # each mounted read-only on GK_GRUB_MNT/NAME when it holds iso9660, vfat or
 # ext2/3/4, as GRUB's search and (hd0,N) reach them.
 gk_grub_parts() {
-	local disk="$1" skip="$2" name num type uuid label dir cfgname="${GK_DEV##*/}" out=""
+	local disk="$1" skip="$2" name num type uuid label dir mt cfgname="${GK_DEV##*/}" out=""
 	local IFS="$GK_IFS"
 	gk_blkid
 	for name in $(gk_candidates "$disk" "$skip"); do
@@ -83,8 +83,11 @@ gk_grub_parts() {
 		else
 			case "$type" in
 			iso9660 | vfat | ext2 | ext3 | ext4)
+				# ext2/3 through the ext4 driver, as gk_mount_legacy mounts them.
+				mt=$type
+				case "$type" in ext2 | ext3) mt=ext4 ;; esac
 				mkdir -p "$GK_GRUB_MNT/$name" &&
-					mount -t "$type" -o ro "/dev/$name" "$GK_GRUB_MNT/$name" 2>/dev/null &&
+					mount -t "$mt" -o ro "/dev/$name" "$GK_GRUB_MNT/$name" 2>/dev/null &&
 					dir=$GK_GRUB_MNT/$name
 				;;
 			esac
