@@ -51,6 +51,18 @@ fn debian_generated_configs_boot_what_the_readme_says() {
     );
     assert_eq!(p[1], "/boot/vmlinuz-6.1.0-56-amd64");
 
+    // label= in gen-kexec.conf names an entry by its path of titles.
+    let l = "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-9-amd64";
+    let a = ash(
+        &c("debian-mkconfig-3kernels-default-path"),
+        &format!("label={l}\n"),
+    );
+    let p = a.plan.unwrap();
+    assert_eq!(
+        (p[0].as_str(), p[1].as_str()),
+        (l, "/boot/vmlinuz-6.1.0-9-amd64")
+    );
+
     // GRUB_DEFAULT=saved without a grubenv: ${saved_entry} is empty, entry 0.
     let case = c("debian-mkconfig-saved-nosubmenu");
     let a = ash(&case, "");
