@@ -110,3 +110,36 @@ pub fn offer(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn offer_lists_grub_entries_the_default_and_the_plan() {
+        let files: BTreeMap<&str, &str> = [
+            (
+                "/boot/grub/grub.cfg",
+                "set default='S>B'\nset timeout=3\nmenuentry 'A' {\nlinux /vmlinuz a\n}\nsubmenu 'S' {\nmenuentry 'B' {\nlinux /vmlinuz b\ninitrd /initrd.img\n}\n}\nmenuentry 'X' { multiboot /xen }\n",
+            ),
+            ("/vmlinuz", "k"),
+            ("/initrd.img", "i"),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |p: &str| Ok(files.get(p).map(|t| t.as_bytes().to_vec()));
+        let mut o = String::new();
+        super::offer(&mut o, &mut read, "/boot/grub/grub.cfg", "iso9660").unwrap();
+        for line in [
+            "  gen-kexec's menu for /boot/grub/grub.cfg (GRUB):",
+            "      1. A: bootable",
+            "         S:",
+            "      2.   B [GRUB's default]: bootable",
+            "      3. X: multiboot starts a multiboot kernel",
+            "    GRUB: timeout 3, timeout_style menu, default \"S>B\"; gen-kexec waits 3 s",
+            "    nobody at the keyboard: S>B: /vmlinuz initrd /initrd.img cmdline BOOT_IMAGE=/vmlinuz b",
+        ] {
+            assert!(o.contains(line), "no {line:?} in\n{o}");
+        }
+    }
+}
