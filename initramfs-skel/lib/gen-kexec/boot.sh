@@ -56,7 +56,13 @@ gk_cmdline() {
 		gk_words "$GK_CONF_APPEND"
 		for_kernel="$for_kernel $GK_OUT"
 	fi
-	GK_CMDLINE="BOOT_IMAGE=$kernel$for_kernel${for_init:+ $for_init}"
+	# A GRUB entry's command line already starts as GRUB makes it
+	# (BOOT_IMAGE=PATH as the config wrote it; GRUB legacy: the path).
+	if [ "$GK_CFG_KIND" = grub ]; then
+		GK_CMDLINE="${for_kernel# }${for_init:+ $for_init}"
+	else
+		GK_CMDLINE="BOOT_IMAGE=$kernel$for_kernel${for_init:+ $for_init}"
+	fi
 }
 
 # gk_initrd_paths LIST: GK_OUT = the comma-separated initrd LIST as
@@ -170,15 +176,19 @@ gk_kexec_load() {
 # gk_boot: load the kernel gk_cmdline planned (GK_LABEL, GK_KERNEL,
 # GK_INITRDS, GK_CMDLINE) and jump to it. Returns only on failure.
 gk_boot() {
-	local initrd="" f
+	local initrd="" f kernel files=""
 	local IFS="$GK_IFS"
 	gk_say "kernel $GK_KERNEL"
-	[ -f "$GK_ROOT$GK_KERNEL" ] ||
+	gk_file "$GK_KERNEL"
+	kernel=$GK_OUT
+	[ -f "$kernel" ] ||
 		gk_fail "kernel $GK_KERNEL (label $GK_LABEL in $GK_CFG) is not on $GK_DEV" || return 1
 	set -f
 	for f in $GK_INITRDS; do
-		[ -f "$GK_ROOT$f" ] ||
+		gk_file "$f"
+		[ -f "$GK_OUT" ] ||
 			gk_fail "initrd $f (label $GK_LABEL in $GK_CFG) is not on $GK_DEV" || { set +f; return 1; }
+		files="$files $GK_OUT"
 	done
 	set +f
 	case "$GK_INITRDS" in
@@ -187,13 +197,13 @@ gk_boot() {
 		gk_say "initrds $GK_INITRDS: concatenating them into $GK_TMP/initrd.cat"
 		set -f
 		# shellcheck disable=SC2046 # one word per initrd
-		initrd=$(gk_concat_initrds $(for f in $GK_INITRDS; do printf '%s ' "$GK_ROOT$f"; done)) ||
+		initrd=$(gk_concat_initrds $files) ||
 			{ set +f; return 1; }
 		set +f
 		;;
 	*)
 		gk_say "initrd $GK_INITRDS"
-		initrd=$GK_ROOT$GK_INITRDS
+		initrd=${files# }
 		;;
 	esac
 	gk_say "cmdline $GK_CMDLINE"
@@ -208,7 +218,7 @@ gk_boot() {
 	#     before a crash); it took 3.5 of 5.5 s under QEMU/TCG.
 	set -- -l -c -i --type=bzImage64
 	[ -n "$initrd" ] && set -- "$@" "--initrd=$initrd"
-	set -- "$@" "--command-line=$GK_CMDLINE" "$GK_ROOT$GK_KERNEL"
+	set -- "$@" "--command-line=$GK_CMDLINE" "$kernel"
 	gk_kexec_load "$@" || gk_fail "kexec could not load $GK_KERNEL from $GK_DEV (see its message above)" || return 1
 
 	# Both partitions stay mounted (read-only: nothing to flush), so that

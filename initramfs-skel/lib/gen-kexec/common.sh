@@ -13,6 +13,7 @@ GK_PROC=${GK_PROC:-/proc}
 GK_SYS=${GK_SYS:-/sys}
 GK_TMP=${GK_TMP:-/tmp}
 GK_KMSG=${GK_KMSG:-}                         # /init sets /dev/kmsg
+GK_CFG_KIND=${GK_CFG_KIND:-}                 # syslinux or grub: the config being read
 # The control characters, from one printf (one fork, not five): tab, CR,
 # ESC, DEL, backspace, in that order.
 GK_OUT=$(printf '\t\r\033\177\010')
@@ -61,6 +62,7 @@ gk_words() {
 gk_path() {
 	case "$2" in
 	/*) gk_clean_path "$2" ;;
+	"("*")"/*) GK_OUT=$2 ;;  # (NAME)/PATH: a GRUB path on another partition
 	*) gk_clean_path "$1/$2" ;;
 	esac
 }

@@ -88,15 +88,26 @@ gk_mount_through_loop() {
 }
 
 # gk_find_legacy DISK SKIP VERBOSE: mount the first candidate that holds a
-# syslinux config on GK_ROOT; sets GK_DEV and GK_CFG.
+# syslinux or GRUB config on GK_ROOT; sets GK_DEV and GK_CFG.
 gk_find_legacy() {
+	# An EFI GRUB's /EFI/*/grub.cfg only when no partition has another
+	# config (a BIOS boots the other one): a second pass for it.
+	GK_GRUB_EFI=0 gk_find_legacy_1 "$@" || GK_GRUB_EFI=1 gk_find_legacy_1 "$1" "$2" 0
+}
+gk_find_legacy_1() {
 	local disk="$1" skip="$2" verbose="$3" name
 	local IFS="$GK_IFS"
 	for name in $(gk_candidates "$disk" "$skip"); do
 		[ -b "/dev/$name" ] || continue
 		if ! gk_mount_legacy "/dev/$name"; then
 			if [ -z "$GK_BUSY" ]; then
-				[ "$verbose" = 1 ] && gk_say "/dev/$name: no iso9660, vfat or ext4 filesystem"
+				if [ "$verbose" = 1 ]; then
+					gk_blkid_field "$name" TYPE
+					case "$GK_OUT" in
+					'') gk_say "/dev/$name: no iso9660, vfat or ext4 filesystem" ;;
+					*) gk_say "/dev/$name: a $GK_OUT filesystem, which gen-kexec cannot read (it reads iso9660, vfat, ext2/3/4)" ;;
+					esac
+				fi
 				continue
 			fi
 			# The whole disk, busy because /boot is mounted: an isohybrid
@@ -109,9 +120,11 @@ gk_find_legacy() {
 		fi
 		if GK_CFG=$(gk_find_config); then
 			GK_DEV=/dev/$name
+			# GRUB reaches the disk's other partitions (search, (hd0,N)).
+			gk_is_grub_config "$GK_CFG" && gk_grub_parts "$disk" "$skip"
 			return 0
 		fi
-		[ "$verbose" = 1 ] && gk_say "/dev/$name ($GK_FSTYPE): no isolinux.cfg, syslinux.cfg or extlinux.conf"
+		[ "$verbose" = 1 ] && gk_say "/dev/$name ($GK_FSTYPE): no isolinux.cfg, syslinux.cfg, extlinux.conf, nor a GRUB config"
 		umount "$GK_ROOT" 2>/dev/null
 	done
 	return 1
@@ -139,7 +152,7 @@ gk_mount_legacy_image() {
 		if [ "$waited" -ge "$GK_CONF_TIMEOUT" ]; then
 			tried=
 			for f in $(gk_candidates "$disk" "$bootname"); do tried="$tried /dev/$f"; done
-			gk_fail "no partition of /dev/$disk (nor the disk itself) holds an iso9660, vfat or ext4 filesystem with isolinux.cfg, syslinux.cfg or extlinux.conf (waited ${waited}s; tried:$tried). Is the legacy image on the same disk as $bootdev?"
+			gk_fail "no partition of /dev/$disk (nor the disk itself) holds an iso9660, vfat or ext4 filesystem with isolinux.cfg, syslinux.cfg, extlinux.conf or a GRUB config (waited ${waited}s; tried:$tried). Is the legacy image on the same disk as $bootdev?"
 			return 1
 		fi
 		[ "$waited" = 0 ] && gk_say "no legacy boot partition on /dev/$disk yet; retrying for up to ${GK_CONF_TIMEOUT}s"
@@ -147,5 +160,9 @@ gk_mount_legacy_image() {
 		waited=$((waited + 1))
 	done
 	gk_say "legacy boot partition $GK_DEV ($GK_FSTYPE) mounted on $GK_ROOT"
-	gk_say "syslinux config $GK_CFG"
+	if gk_is_grub_config "$GK_CFG"; then
+		gk_say "GRUB config $GK_CFG"
+	else
+		gk_say "syslinux config $GK_CFG"
+	fi
 }

@@ -168,6 +168,7 @@ gk_resolve_fields() {
 		case "$type" in
 		linux) GK_A_KIND=linux ;;
 		config) GK_A_KIND=config ;;
+		unbootable) GK_A_WHY=$4 ;;  # a GRUB entry: APPEND says why
 		localboot) GK_A_WHY="LOCALBOOT starts the BIOS's next boot device (needs a BIOS)" ;;
 		boot | bss) GK_A_WHY="$GK_A_KERNEL is a boot sector (needs a BIOS)" ;;
 		pxe) GK_A_WHY="$GK_A_KERNEL is a PXE program (needs a BIOS)" ;;

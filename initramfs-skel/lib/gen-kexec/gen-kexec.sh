@@ -5,10 +5,10 @@
 #
 # Besides ash's builtins the library runs only these busybox applets (the
 # busybox recipe checks the build has them):
-# applets: awk cat losetup mkdir mkfifo mount mv rm sleep sort stty umount wc
+# applets: awk blkid cat losetup mkdir mkfifo mount mv rm sleep sort stty umount wc
 # and kexec (kexec-tools), next to busybox in the initramfs.
 GK_LIB=${GK_LIB:-/lib/gen-kexec}
-for gk_part in common conf syslinux entries model menu disk boot; do
+for gk_part in common conf syslinux grub entries model menu disk boot; do
 	. "$GK_LIB/$gk_part.sh" || return 1
 done
 unset gk_part

@@ -246,7 +246,7 @@ gk_menu() {
 	elif [ "$wait" = -1 ]; then
 		wait=$((GK_MENU_FOREVER * 100)) why="$why: the image would wait forever; gen-kexec boots after $GK_MENU_FOREVER s"
 	elif [ "$wait" -lt $((GK_MENU_AT_ONCE * 100)) ]; then
-		wait=$((GK_MENU_AT_ONCE * 100)) why="$why: syslinux would boot at once; gen-kexec shows its menu for $GK_MENU_AT_ONCE s"
+		wait=$((GK_MENU_AT_ONCE * 100)) why="$why: the image would boot at once; gen-kexec shows its menu for $GK_MENU_AT_ONCE s"
 	fi
 	if [ "$GK_TIMEOUT_ACTION" = cmd ]; then
 		GK_A_VIA=

@@ -93,6 +93,8 @@ gk_menu_model() {
 			if [ "$depth" = 0 ]; then
 				[ "$first" = 0 ] && first=$i
 				[ "$mdef" = 1 ] && mdef_root=$i
+			elif [ "$mdef" = 1 ] && [ "$GK_CFG_KIND" = grub ]; then
+				mdef_root=$i  # GRUB's default may be in a submenu (default=1>2)
 			fi
 			;;
 		s)
@@ -133,7 +135,9 @@ gk_menu_model() {
 	fi
 
 	# What runs when nobody is at the keyboard, and when.
-	if [ -n "$GK_M_HAS_UI" ]; then
+	if [ "$GK_CFG_KIND" = grub ]; then
+		gk_grub_wait
+	elif [ -n "$GK_M_HAS_UI" ]; then
 		[ -n "$GK_ONTIMEOUT" ] && GK_M_TCMD=$GK_ONTIMEOUT
 		if [ "$GK_TIMEOUT" -gt 0 ]; then
 			GK_M_WAIT=$((GK_TIMEOUT * 10)) GK_M_WAIT_WHY="$ui_word, TIMEOUT $GK_TIMEOUT"

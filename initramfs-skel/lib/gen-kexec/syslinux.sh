@@ -269,6 +269,8 @@ gk_parse_file() {
 # CWD is syslinux's working directory, by default CFG's directory.
 gk_parse_config() {
 	local cfg="$1"
+	gk_is_grub_config "$cfg" && { gk_grub_parse_config "$cfg"; return; }
+	GK_CFG_KIND=syslinux
 	GK_CFG=$cfg
 	GK_CFGDIR=${2:-${cfg%/*}}
 	GK_CFGDIR=${GK_CFGDIR:-/}
@@ -304,9 +306,11 @@ gk_each_record() {
 	set +f
 }
 
-# gk_find_config: the syslinux config on the partition mounted on GK_ROOT, in
-# the order isolinux/syslinux/extlinux search for it. Prints its path from
-# the partition root; returns 1 if there is none.
+# gk_find_config: the boot config on the partition mounted on GK_ROOT: a
+# syslinux one, in the order isolinux/syslinux/extlinux search for it, else
+# a GRUB one (gk_find_grub_config; docs/grub-commands.md says why syslinux
+# comes first). Prints its path from the partition root; returns 1 if there
+# is none.
 gk_find_config() {
 	local dir name
 	for dir in /boot/isolinux /isolinux /boot/syslinux /syslinux /boot/extlinux /extlinux ""; do
@@ -317,5 +321,5 @@ gk_find_config() {
 			fi
 		done
 	done
-	return 1
+	gk_find_grub_config
 }

@@ -10,6 +10,7 @@
 #![allow(dead_code)] // the test crate includes this module for part of it
 
 pub mod entries;
+pub mod grub;
 pub mod model;
 pub mod syslinux;
 

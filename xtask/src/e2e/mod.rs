@@ -125,7 +125,7 @@ pub struct Case {
 /// merged). Until then the GRUB fixtures' UEFI cases are expected to fail
 /// ("no isolinux.cfg, syslinux.cfg or extlinux.conf") and are not in the
 /// default run; their SeaBIOS cases (GRUB itself) are.
-pub const GRUB_RUNTIME: bool = false;
+pub const GRUB_RUNTIME: bool = true;
 
 const fn case(
     name: &'static str,

@@ -274,11 +274,13 @@ pub fn run(ws: &Ws, seconds: f64, seed: u64) -> Result<Report> {
     };
     let t0 = Instant::now();
     while r.trees == 0 || t0.elapsed().as_secs_f64() < seconds {
-        let cfg = if rng.u8(..4) == 0 {
-            mutated_fixture(&mut rng, &repo, &tree)?
-        } else {
-            random_tree(&mut rng, &tree)?;
-            "/isolinux/isolinux.cfg".to_owned()
+        let cfg = match rng.u8(..8) {
+            0 | 1 => mutated_fixture(&mut rng, &repo, &tree)?,
+            2 | 3 => super::ash_grub::mutated(&mut rng, &repo, &tree)?,
+            _ => {
+                random_tree(&mut rng, &tree)?;
+                "/isolinux/isolinux.cfg".to_owned()
+            }
         };
         let took = time_parse(&repo, &tree, &cfg)?;
         r.trees += 1;

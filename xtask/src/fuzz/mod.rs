@@ -9,6 +9,7 @@
 //! `--target ash-syslinux` is the boot-time parser's harness ([`ash`]).
 
 pub mod ash;
+mod ash_grub;
 mod engine;
 mod mutate;
 pub mod seeds;

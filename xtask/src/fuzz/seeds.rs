@@ -353,8 +353,29 @@ pub fn boot_trees(_: &Utf8Path) -> Result<Vec<Vec<u8>>> {
             ("boot/grub/grub.cfg", GRUB_CFG),
         ]),
         encode_tree(&[("boot/gentoo", "kernel")]),
+        // GRUB (the model of the runtime's GRUB parser): Debian's real
+        // grub-mkconfig output, a grubenv, GRUB legacy.
+        encode_tree(&[
+            ("boot/grub/grub.cfg", DEBIAN_GRUB_CFG),
+            (
+                "boot/grub/grubenv",
+                "# GRUB Environment Block\nnext_entry=1>2\n",
+            ),
+            ("boot/vmlinuz-6.1.0-56-amd64", "k"),
+            ("boot/initrd.img-6.1.0-56-amd64", "i"),
+        ]),
+        encode_tree(&[
+            (
+                "boot/grub/menu.lst",
+                "default 1\ntitle a\nroot (hd0,0)\nkernel /boot/k ro\ntitle b\nchainloader +1\n",
+            ),
+            ("boot/k", "k"),
+        ]),
     ])
 }
+
+const DEBIAN_GRUB_CFG: &str =
+    include_str!("../../tests/corpus/grub/debian-mkconfig-3kernels-default-path.cfg");
 
 /// ISO images made by xorriso: Rock Ridge + Joliet + El Torito, and plain.
 pub fn isos(scratch: &Utf8Path) -> Result<Vec<Vec<u8>>> {

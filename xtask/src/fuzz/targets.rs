@@ -98,7 +98,7 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "bootcfg",
-        what: "the Rust isolinux/GRUB config parser (ikconfig/bootcfg.rs) on file trees",
+        what: "the Rust isolinux and GRUB config models (bootcfg/, through ikconfig/bootcfg.rs) on file trees",
         seeds: seeds::boot_trees,
         run: run_bootcfg,
         fixup: None,

@@ -1,19 +1,20 @@
 //! Which kernel a boot image boots by default, read from its boot loader
-//! configuration: isolinux/syslinux (through [`crate::bootcfg`], the model
-//! of gen-kexec's runtime parser) or GRUB (`set default=`,
-//! `menuentry`, `linux`; `configfile`/`source` followed). Gentoo's minimal
-//! ISO boots `isolinux/gentoo` (older releases) or `boot/gentoo` (GRUB).
+//! configuration: isolinux/syslinux or GRUB, through [`crate::bootcfg`]
+//! (the models of gen-kexec's runtime parsers, syslinux and GRUB). Gentoo's
+//! minimal ISO boots `isolinux/gentoo` (older releases) or `boot/gentoo`
+//! (GRUB).
 
 use anyhow::{bail, Result};
 
 const GRUB: &[&str] = &[
     "boot/grub/grub.cfg",
     "boot/grub2/grub.cfg",
+    "grub/grub.cfg",
+    "grub2/grub.cfg",
     "EFI/BOOT/grub.cfg",
 ];
 /// Where Gentoo puts its kernel, when no configuration says.
 const WELL_KNOWN: &[&str] = &["boot/gentoo", "isolinux/gentoo"];
-const MAX_INCLUDE_DEPTH: usize = 8;
 /// Files that include each other (or themselves) several times would
 /// otherwise be parsed exponentially often: at most this many config
 /// files are read, and this many bytes of them, in all.
@@ -55,7 +56,8 @@ pub fn choose(read: &mut ReadFile) -> Result<Choice> {
     }
     for cfg in GRUB {
         if let Some(text) = read(cfg)? {
-            if let Some(c) = grub(cfg, &String::from_utf8_lossy(&text), read, 0)? {
+            let _ = text;
+            if let Some(c) = grub(cfg, read)? {
                 return Ok(c);
             }
         }
@@ -126,74 +128,41 @@ fn syslinux(cfg: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
     Ok(fallback)
 }
 
-/// Strip a GRUB device prefix (`($root)/boot/x`, `(cd0)/x`) and quotes.
-fn grub_path(word: &str) -> String {
-    let w = word.trim_matches(|c| c == '"' || c == '\'');
-    let w = match w.strip_prefix('(') {
-        Some(r) => r.split_once(')').map_or(r, |(_, p)| p),
-        None => w,
+/// GRUB's default entry, through the model of gen-kexec's runtime GRUB
+/// parser ([`crate::bootcfg::grub`]) on the image as one device (the
+/// whole disk, as an ISO is); else its first bootable entry.
+fn grub(cfg: &str, read: &mut ReadFile) -> Result<Option<Choice>> {
+    use crate::bootcfg::grub::{parse, Files, Part};
+    struct Image<'r, 'a>(&'r mut ReadFile<'a>);
+    impl Files for Image<'_, '_> {
+        fn read(&mut self, p: &str) -> Option<Vec<u8>> {
+            (self.0)(p.trim_start_matches('/')).ok().flatten()
+        }
+        fn list(&mut self, _dir: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    let part = Part {
+        name: "image".into(),
+        num: None,
+        fstype: "iso9660".into(),
+        uuid: String::new(),
+        label: String::new(),
+        files: Some(Box::new(Image(read))),
     };
-    w.trim_start_matches('/').to_owned()
-}
-
-fn grub(cfg: &str, text: &str, read: &mut ReadFile, depth: usize) -> Result<Option<Choice>> {
-    let mut default = String::from("0");
-    // Top-level entries: (title, first linux path inside).
-    let mut entries: Vec<(String, Option<String>)> = Vec::new();
-    let mut nesting = 0usize;
-    let mut included = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.first().copied() {
-            Some("set") if nesting == 0 => {
-                if let Some(v) = line
-                    .strip_prefix("set")
-                    .map(str::trim)
-                    .and_then(|a| a.strip_prefix("default="))
-                {
-                    default = v.trim_matches(|c| c == '"' || c == '\'').to_owned();
-                }
-            }
-            Some("menuentry" | "submenu") if nesting == 0 => {
-                let title = line.split(['\'', '"']).nth(1).unwrap_or_default();
-                entries.push((title.to_owned(), None));
-            }
-            Some("linux" | "linuxefi" | "linux16") if words.len() > 1 && nesting > 0 => {
-                if let Some(e) = entries.last_mut() {
-                    e.1.get_or_insert_with(|| grub_path(words[1]));
-                }
-            }
-            Some("configfile" | "source") if words.len() > 1 && nesting == 0 => {
-                included.push(grub_path(words[1]))
-            }
-            _ => {}
-        }
-        nesting += line.matches('{').count();
-        nesting = nesting.saturating_sub(line.matches('}').count());
-    }
-    let index = default
-        .parse::<usize>()
-        .ok()
-        .or_else(|| entries.iter().position(|e| e.0 == default))
-        .unwrap_or(0);
-    if let Some((title, Some(kernel))) = entries.get(index).or_else(|| entries.first()) {
-        let reason = format!("{cfg}: menuentry `{title}`");
-        return Ok(Some(Choice {
-            kernel: kernel.clone(),
-            reason,
-        }));
-    }
-    for path in included {
-        if depth < MAX_INCLUDE_DEPTH && path != cfg {
-            if let Some(text) = read(&path)? {
-                if let Some(c) = grub(&path, &String::from_utf8_lossy(&text), read, depth + 1)? {
-                    return Ok(Some(c));
-                }
-            }
-        }
-    }
-    Ok(None)
+    let parsed = parse(vec![part], "image", &format!("/{cfg}"), "msdos");
+    let entry = match parsed.start().filter(|r| r.typ == "linux") {
+        Some(r) => Some((r, "menuentry")),
+        None => parsed
+            .records
+            .iter()
+            .find(|r| r.kind == 'e' && r.typ == "linux")
+            .map(|r| (r, "first bootable menuentry")),
+    };
+    Ok(entry.map(|(r, how)| Choice {
+        kernel: r.kernel.trim_start_matches('/').to_owned(),
+        reason: format!("{cfg}: {how} `{}`", r.label),
+    }))
 }
 
 #[cfg(test)]
@@ -250,16 +219,28 @@ mod tests {
             \tlinux ($root)/boot/gentoo dokeymap looptype=squashfs loop=/image.squashfs cdroot\n\
             \tinitrd /boot/gentoo.igz\n}\n\
             menuentry 'Boot LiveCD (kernel: gentoo) (cached)' {\n\tlinux /boot/other docache\n}\n";
-        let c = choose_in(&[("boot/grub/grub.cfg", grub)]).unwrap();
+        let k = [
+            ("boot/gentoo", "k"),
+            ("boot/other", "k"),
+            ("boot/gentoo.igz", "i"),
+        ];
+        let with = |f: &[(&'static str, &'static str)]| [f, &k[..]].concat();
+        let c = choose_in(&with(&[("boot/grub/grub.cfg", grub)])).unwrap();
         assert_eq!(c.kernel, "boot/gentoo");
-        let c = choose_in(&[(
-            "boot/grub/grub.cfg",
-            &grub.replace("default=0", "default=\"1\""),
-        )])
-        .unwrap();
+        assert_eq!(
+            c.reason,
+            "boot/grub/grub.cfg: menuentry `Boot LiveCD (kernel: gentoo)`"
+        );
+        let g1 = grub.replace("default=0", "default=\"1\"");
+        let g1: &'static str = Box::leak(g1.into_boxed_str());
+        let c = choose_in(&with(&[("boot/grub/grub.cfg", g1)])).unwrap();
         assert_eq!(c.kernel, "boot/other");
         let stub = "search --set=root --file /boot/gentoo\nconfigfile ($root)/boot/grub/real.cfg\n";
-        let c = choose_in(&[("EFI/BOOT/grub.cfg", stub), ("boot/grub/real.cfg", grub)]).unwrap();
+        let c = choose_in(&with(&[
+            ("EFI/BOOT/grub.cfg", stub),
+            ("boot/grub/real.cfg", grub),
+        ]))
+        .unwrap();
         assert_eq!(c.kernel, "boot/gentoo");
     }
 

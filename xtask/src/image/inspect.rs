@@ -205,6 +205,31 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
                 }
             }
         }
+        for p in super::inspect_grub::GRUB_CONFIGS {
+            if let Some(e) = iso9660::find(file, path, vol, p)? {
+                let text = iso9660::read_extent(
+                    file,
+                    path,
+                    "config file",
+                    e.extent,
+                    e.size.min(MAX_CONFIG),
+                )?;
+                show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
+                let mut read = |q: &str| -> Result<Option<Vec<u8>>> {
+                    match iso9660::find(file, path, vol, q.trim_start_matches('/'))? {
+                        Some(e) => Ok(Some(read_at(
+                            file,
+                            path,
+                            e.extent * iso9660::CD_SECTOR,
+                            e.size.min(4 << 20) as usize,
+                        )?)),
+                        None => Ok(None),
+                    }
+                };
+                super::inspect_grub::offer(o, &mut read, &format!("/{p}"), "iso9660")?;
+                break;
+            }
+        }
     }
     for p in image.partitions() {
         let (start, len) = (p.start * SECTOR, p.sectors * SECTOR);

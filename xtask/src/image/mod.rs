@@ -16,6 +16,7 @@ mod fatfix;
 mod fatread;
 pub(crate) mod gpt;
 pub mod inspect;
+mod inspect_grub;
 mod iso9660;
 pub(crate) mod mbr;
 mod refuse;
@@ -49,6 +50,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("fatread.rs", include_str!("fatread.rs")),
     ("gpt.rs", include_str!("gpt.rs")),
     ("inspect.rs", include_str!("inspect.rs")),
+    ("inspect_grub.rs", include_str!("inspect_grub.rs")),
     ("iso9660.rs", include_str!("iso9660.rs")),
     ("mbr.rs", include_str!("mbr.rs")),
     ("mod.rs", include_str!("mod.rs")),
