@@ -14,7 +14,7 @@
 # for the entry GRUB boots by default.
 
 BEGIN {
-	FS = "\t"; MAXSTEPS = MAXSTEPS ? MAXSTEPS : 20000; MAXENTRIES = MAXENTRIES ? MAXENTRIES : 1000
+	FS = "\t"; MAXSTEPS = MAXSTEPS ? MAXSTEPS : 2000; MAXENTRIES = MAXENTRIES ? MAXENTRIES : 1000
 	MAXVAL = 65536
 	np = split(PARTS, rows, "\n")
 	for (k = 1; k <= np; k++) {

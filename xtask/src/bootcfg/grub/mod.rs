@@ -22,7 +22,7 @@ pub const MAXLINE: usize = 4096;
 pub const MAXBYTES: usize = 4_194_304;
 pub const MAXLINES: usize = 100_000;
 pub const MAXFILES: usize = 128;
-pub const MAXSTEPS: usize = 20_000;
+pub const MAXSTEPS: usize = 2_000;
 pub const MAXVAL: usize = 65_536;
 pub const MAXENTRIES: usize = 1000;
 
