@@ -11,11 +11,13 @@ pub mod adapt;
 mod conf;
 mod copy;
 pub(crate) mod eltorito;
+mod extread;
 pub(crate) mod fat;
 mod fatfix;
 mod fatread;
 pub(crate) mod gpt;
 pub mod inspect;
+mod inspect_ext;
 mod inspect_grub;
 mod iso9660;
 pub(crate) mod mbr;
@@ -45,11 +47,13 @@ const SOURCES: &[(&str, &str)] = &[
     ("conf.rs", include_str!("conf.rs")),
     ("copy.rs", include_str!("copy.rs")),
     ("eltorito.rs", include_str!("eltorito.rs")),
+    ("extread.rs", include_str!("extread.rs")),
     ("fat.rs", include_str!("fat.rs")),
     ("fatfix.rs", include_str!("fatfix.rs")),
     ("fatread.rs", include_str!("fatread.rs")),
     ("gpt.rs", include_str!("gpt.rs")),
     ("inspect.rs", include_str!("inspect.rs")),
+    ("inspect_ext.rs", include_str!("inspect_ext.rs")),
     ("inspect_grub.rs", include_str!("inspect_grub.rs")),
     ("iso9660.rs", include_str!("iso9660.rs")),
     ("mbr.rs", include_str!("mbr.rs")),
