@@ -47,7 +47,7 @@ pub fn report(path: &Utf8Path) -> Result<String> {
     let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
     let image = match probe(&file, path) {
         Ok(image) => image,
-        Err(e) => return bare_ext(&file, path).map_or(Err(e), Ok),
+        Err(e) => return bare_ext(&file, path).ok_or(e),
     };
     let mut out = String::new();
     let o = &mut out;

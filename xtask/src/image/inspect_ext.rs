@@ -173,3 +173,7 @@ impl Files for OwnedExt {
         self.0.list(dir)
     }
 }
+
+#[cfg(test)]
+#[path = "inspect_ext_tests.rs"]
+mod tests;
