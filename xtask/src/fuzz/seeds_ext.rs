@@ -9,7 +9,8 @@ use super::seeds::{GRUB_CFG, ISOLINUX_CFG};
 
 /// Small ext2/3/4 filesystems made by mkfs.ext4 -d (e2fsprogs): a GRUB
 /// config and the kernel it names, an extlinux.conf, a BLS-like directory;
-/// with and without metadata checksums (without, mutations get further).
+/// with and without metadata checksums (without, mutations get further)
+/// and a journal.
 pub fn ext4_images(scratch: &Utf8Path) -> Result<Vec<Vec<u8>>> {
     let sh = Shell::new()?;
     let root = scratch.join("ext4");
@@ -26,16 +27,21 @@ pub fn ext4_images(scratch: &Utf8Path) -> Result<Vec<Vec<u8>>> {
         std::fs::write(&p, c)?;
     }
     let mut out = Vec::new();
-    for (i, opts) in [
-        &["-t", "ext4", "-O", "^has_journal"][..],
-        &["-t", "ext4", "-O", "^has_journal,^metadata_csum"][..],
-        &["-t", "ext2"][..],
+    // The journal one is bigger: its journal needs 1024 blocks.
+    for (i, (opts, size)) in [
+        (&["-t", "ext4", "-O", "^has_journal"][..], "192k"),
+        (
+            &["-t", "ext4", "-O", "^has_journal,^metadata_csum"][..],
+            "192k",
+        ),
+        (&["-t", "ext2"][..], "192k"),
+        (&["-t", "ext4", "-J", "size=1"][..], "3M"),
     ]
     .into_iter()
     .enumerate()
     {
         let img = scratch.join(format!("seed{i}.ext4"));
-        cmd!(sh, "mkfs.ext4 -q -F {opts...} -b 1024 -N 64 -d {root} -U 0e2e0014-0001-4000-8000-000000000001 -L GKFUZZ {img} 192k")
+        cmd!(sh, "mkfs.ext4 -q -F {opts...} -b 1024 -N 64 -d {root} -U 0e2e0014-0001-4000-8000-000000000001 -L GKFUZZ {img} {size}")
             .quiet()
             .ignore_stdout()
             .ignore_stderr()
