@@ -47,6 +47,8 @@ pub const TEST: &[&str] = &[
     "grub2-common",
     "grub-pc-bin",
     "grub-emu",
+    // mkfs.ext4 -d: the ext4 images of the inspect tests and fuzz seeds.
+    "e2fsprogs",
 ];
 
 #[derive(Debug, clap::Args)]

@@ -13,6 +13,7 @@ mod ash_grub;
 mod engine;
 mod mutate;
 pub mod seeds;
+mod seeds_ext;
 pub mod targets;
 #[cfg(test)]
 mod tests;
@@ -36,7 +37,7 @@ const ADDRESS_SPACE: u64 = 2 << 30;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// One target (repeatable; default: all): mbr, gpt, eltorito, iso9660,
-    /// fat, bzimage, ikconfig, bootcfg, ash-syslinux.
+    /// fat, ext4, bzimage, ikconfig, bootcfg, ash-syslinux.
     #[arg(long = "target", value_name = "T")]
     pub targets: Vec<String>,
     /// How long to fuzz each target.

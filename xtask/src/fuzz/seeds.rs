@@ -19,11 +19,12 @@ use crate::image::{fat, gpt, mbr};
 const EPOCH: u64 = 1_700_000_000;
 const SECTOR: usize = 512;
 
-const ISOLINUX_CFG: &str = "default gentoo\ntimeout 150\nprompt 1\ninclude menu.cfg\n\
+pub(super) const ISOLINUX_CFG: &str = "default gentoo\ntimeout 150\nprompt 1\ninclude menu.cfg\n\
     label gentoo\n  kernel gentoo\n  append root=/dev/ram0 cdroot initrd=gentoo.igz\n\
     label nofb\n  menu default\n  kernel gentoo\n  append nofb\n";
 const MENU_CFG: &str = "menu include sub.cfg Submenu\nlabel memtest\n  kernel memtest86\n";
-const GRUB_CFG: &str = "set default=0\nmenuentry 'Gentoo' {\n\tlinux ($root)/boot/gentoo cdroot\n\
+pub(super) const GRUB_CFG: &str =
+    "set default=0\nmenuentry 'Gentoo' {\n\tlinux ($root)/boot/gentoo cdroot\n\
     \tinitrd /boot/gentoo.igz\n}\n";
 
 /// The files the FAT seeds hold: boot configs in the places inspect looks.

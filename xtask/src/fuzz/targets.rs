@@ -79,6 +79,15 @@ pub const TARGETS: &[Target] = &[
         tokens: &[],
     },
     Target {
+        name: "ext4",
+        what: "ext2/3/4 filesystems (mkfs.ext4 -d): inspect through ext4-view, GRUB and extlinux configs",
+        seeds: super::seeds_ext::ext4_images,
+        run: run_ext4,
+        fixup: None,
+        resizable: false,
+        tokens: &[],
+    },
+    Target {
         name: "bzimage",
         what: "bzImage setup header + payload decompression (gzip, xz, lzma, bzip2, lz4, zstd) + IKCONFIG",
         seeds: seeds::kernels,
@@ -199,6 +208,13 @@ fn run_fat(ctx: &mut Ctx, data: &[u8]) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+fn run_ext4(ctx: &mut Ctx, data: &[u8]) -> Result<String> {
+    ctx.load(data)?;
+    let report = inspect::report(&ctx.path).unwrap_or_else(|e| format!("{e:#}"));
+    let walk = crate::image::ext_walk(&ctx.file, data.len() as u64);
+    Ok(format!("{report}\n{walk}"))
 }
 
 fn run_kernel(_: &mut Ctx, data: &[u8]) -> Result<String> {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::table::{probe, Image, Table};
-use super::{eltorito, fat, gpt, iso9660, mbr, read_at, MIB, SECTOR};
+use super::{eltorito, extread, fat, gpt, inspect_ext, iso9660, mbr, read_at, MIB, SECTOR};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,7 +33,7 @@ const CONFIG_DIRS: &[&str] = &[
 ];
 const CONFIG_NAMES: &[&str] = &["isolinux.cfg", "syslinux.cfg", "extlinux.conf"];
 /// How much of a boot config `inspect` shows.
-const MAX_CONFIG: u64 = 64 << 10;
+pub(super) const MAX_CONFIG: u64 = 64 << 10;
 
 pub fn run(args: &Args) -> Result<()> {
     match &args.image {
@@ -45,7 +45,10 @@ pub fn run(args: &Args) -> Result<()> {
 
 pub fn report(path: &Utf8Path) -> Result<String> {
     let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let image = probe(&file, path)?;
+    let image = match probe(&file, path) {
+        Ok(image) => image,
+        Err(e) => return bare_ext(&file, path).ok_or(e),
+    };
     let mut out = String::new();
     let o = &mut out;
     writeln!(
@@ -58,6 +61,21 @@ pub fn report(path: &Utf8Path) -> Result<String> {
     el_torito(o, &image)?;
     filesystems(o, &file, path, &image)?;
     Ok(out)
+}
+
+/// An image that is one ext2/3/4 filesystem (no partition table), as
+/// gen-kexec mounts a whole disk; None if it is not one.
+fn bare_ext(file: &File, path: &Utf8Path) -> Option<String> {
+    let len = file.metadata().ok()?.len();
+    let sb = read_at(file, path, 1024, 1024).ok()?;
+    if len < 2048 || !extread::looks_like_ext(&sb) {
+        return None;
+    }
+    let mut o = format!(
+        "{path}: {len} bytes\npartition table: none (an ext2/3/4 filesystem)\nfilesystems:\n"
+    );
+    inspect_ext::show(&mut o, file, path, None, None, 0, len).ok()?;
+    Some(o)
 }
 
 fn tables(o: &mut String, image: &Image) -> Result<()> {
@@ -243,12 +261,12 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
             } else {
                 vec![]
             };
-            let kind = if sb.len() > 57 && sb[56] == 0x53 && sb[57] == 0xEF {
-                "ext2/3/4"
+            if extread::looks_like_ext(&sb) {
+                let len = len.min(image.len - start);
+                inspect_ext::show(o, file, path, Some(image), Some(p.number), start, len)?;
             } else {
-                "not recognised"
-            };
-            writeln!(o, "  partition {}: {kind}", p.number)?;
+                writeln!(o, "  partition {}: not recognised", p.number)?;
+            }
             continue;
         }
         match fat::summarize(file, start, len) {
@@ -303,7 +321,7 @@ fn root_label_note(boot_sector: &str, root_dir: Option<&str>) -> String {
     }
 }
 
-fn show_config(o: &mut String, title: &str, text: &[u8]) -> Result<()> {
+pub(super) fn show_config(o: &mut String, title: &str, text: &[u8]) -> Result<()> {
     writeln!(o, "boot config {title}:")?;
     for line in String::from_utf8_lossy(text).lines() {
         writeln!(o, "    | {}", line.trim_end_matches('\r'))?;
@@ -313,7 +331,7 @@ fn show_config(o: &mut String, title: &str, text: &[u8]) -> Result<()> {
 
 /// What gen-kexec would offer for a syslinux config (the Rust model of its
 /// runtime parser): the numbered entries, the default, what boots by itself.
-fn offer(
+pub(super) fn offer(
     o: &mut String,
     read: &mut crate::bootcfg::ReadFile,
     cfg: &str,

@@ -49,7 +49,13 @@ pub fn offer(
         label: String::new(),
         files: Some(Box::new(Reader(read))),
     };
-    let g = parse(vec![part], "image", cfg, "msdos");
+    offer_parts(o, vec![part], "image", cfg)
+}
+
+/// What gen-kexec would offer for GRUB config CFG of partition CFGNAME
+/// (a `Part::name`) of the disk's PARTS (gk_grub_parts).
+pub fn offer_parts(o: &mut String, parts: Vec<Part>, cfgname: &str, cfg: &str) -> Result<()> {
+    let g = parse(parts, cfgname, cfg, "msdos");
     writeln!(o, "  gen-kexec's menu for {cfg} (GRUB):")?;
     for w in &g.warnings {
         writeln!(o, "    warning: {w}")?;

@@ -11,11 +11,13 @@ pub mod adapt;
 mod conf;
 mod copy;
 pub(crate) mod eltorito;
+mod extread;
 pub(crate) mod fat;
 mod fatfix;
 mod fatread;
 pub(crate) mod gpt;
 pub mod inspect;
+mod inspect_ext;
 mod inspect_grub;
 mod iso9660;
 pub(crate) mod mbr;
@@ -45,11 +47,14 @@ const SOURCES: &[(&str, &str)] = &[
     ("conf.rs", include_str!("conf.rs")),
     ("copy.rs", include_str!("copy.rs")),
     ("eltorito.rs", include_str!("eltorito.rs")),
+    ("extread.rs", include_str!("extread.rs")),
     ("fat.rs", include_str!("fat.rs")),
     ("fatfix.rs", include_str!("fatfix.rs")),
     ("fatread.rs", include_str!("fatread.rs")),
     ("gpt.rs", include_str!("gpt.rs")),
     ("inspect.rs", include_str!("inspect.rs")),
+    ("inspect_ext.rs", include_str!("inspect_ext.rs")),
+    ("inspect_ext_tests.rs", include_str!("inspect_ext_tests.rs")),
     ("inspect_grub.rs", include_str!("inspect_grub.rs")),
     ("iso9660.rs", include_str!("iso9660.rs")),
     ("mbr.rs", include_str!("mbr.rs")),
@@ -69,6 +74,26 @@ pub fn source_id() -> String {
         all.push(0);
     }
     crate::stamp::sha256_bytes(&all)
+}
+
+/// For the ext4 fuzz target: the regular files of an ext2/3/4 filesystem
+/// (the whole file), two levels down, read through `inspect`'s reader.
+pub fn ext_walk(file: &File, len: u64) -> String {
+    let ext = match extread::open(file, 0, len, "fuzz") {
+        Ok(e) => e,
+        Err(e) => return format!("{e:#}"),
+    };
+    let mut out = format!("{} {:?} {}", ext.fstype, ext.label, ext.uuid);
+    for dir in ["/", "/boot", "/boot/grub", "/loader/entries"] {
+        for name in ext.list(dir) {
+            let p = format!("{}/{name}", dir.trim_end_matches('/'));
+            match ext.read_max(&p, 1 << 20) {
+                Ok(b) => out.push_str(&format!(" {p}:{:?}", b.map(|b| b.len()))),
+                Err(e) => out.push_str(&format!(" {p}:{e}")),
+            }
+        }
+    }
+    out
 }
 
 pub fn align_up(value: u64, align: u64) -> u64 {
