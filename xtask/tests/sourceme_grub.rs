@@ -110,7 +110,7 @@ fn grub_quirks_as_grub_emu_measured_them() {
         "BOOT_IMAGE=/vmlinuz \"e2e.quirk=a b\" e2e.quirk=second"
     );
     let p = plan(&from_cfg(&corpus().join("legacy-debian-menu.lst")));
-    assert_eq!(p[3], format!("/boot/vmlinuz-6.1.0-57-amd64 root=UUID={UUID1} ro console=ttyS0,115200 e2e.label=legacy"));
+    assert_eq!(p[3], format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID={UUID1} ro console=ttyS0,115200 e2e.label=legacy"));
     assert_eq!(p[2], "/boot/initrd.img-6.1.0-57-amd64");
 }
 
@@ -188,7 +188,10 @@ fn grub_legacy_menu_lst() {
         p[0],
         "Debian GNU/Linux, kernel 2.6.26-2-686 (single-user mode)"
     );
-    assert_eq!(p[3], "/boot/vmlinuz-2.6.26-2-686 root=/dev/hda1 ro single");
+    assert_eq!(
+        p[3],
+        "BOOT_IMAGE=/boot/vmlinuz-2.6.26-2-686 root=/dev/hda1 ro single"
+    );
     assert!(a
         .records
         .iter()

@@ -3,7 +3,8 @@
 # start of a line, separated from their arguments by blanks or '=' (GRUB
 # legacy's stage2/cmdline.c); `title` starts an entry; `root (hd0,N)` is
 # partition N+1 (GRUB legacy counts from 0); the kernel gets the `kernel`
-# line's words after its options, the path first, as GRUB legacy passes it.
+# line's words after its options, as BOOT_IMAGE=PATH ARGS: what GRUB 2's
+# legacy_configfile (the fixture's own bootloader, no GRUB 0.97 in Debian) gives.
 
 function legacy(    line, n, k, c, rest, nent, def, ldef, lt, i, lroot, proot, a) {
 	proot = grubname(CFGI); lroot = proot; nent = 0; def = 0; lt = "-"
@@ -30,7 +31,7 @@ function legacy(    line, n, k, c, rest, nent, def, ldef, lt, i, lroot, proot, a
 			if (k > XN) { LW[nent] = "kernel without a file"; continue }
 			if (!loc(lgpath(a[k]))) { LW[nent] = "kernel " a[k] ": " LOC_ERR; continue }
 			if (!exists(LOC_HOST)) { LW[nent] = "kernel " a[k] ": no such file on /dev/" LOC_NAME; continue }
-			LK[nent] = LOC_REF; LA[nent] = a[k]
+			LK[nent] = LOC_REF; LA[nent] = "BOOT_IMAGE=" a[k]
 			for (i = k + 1; i <= XN; i++) LA[nent] = LA[nent] " " a[i]
 		} else if (c == "initrd") {
 			XN = split(rest, a, /[ \t]+/)

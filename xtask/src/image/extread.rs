@@ -126,11 +126,20 @@ pub fn open(file: &File, start: u64, len: u64, what: &str) -> Result<Ext> {
             "{what}: damaged ext2/3/4 superblock: {blocks} blocks of {block} bytes, more than the partition's {len} bytes"
         );
     }
+    // The group count, both ways ext4-view may derive it (blocks and
+    // inodes per group), rounded up: a fuzzed inode count made it push
+    // 2^27 descriptors (a 2 GiB allocation) with the block count in range.
     let per_group = u32_at(&sb, 0x20).max(1);
-    if blocks / per_group > MAX_GROUPS {
+    let inodes_per_group = u32_at(&sb, 0x28).max(1);
+    // ext4-view may read the high half of the block count (0x150) even
+    // without the 64bit feature: count with it too.
+    let blocks_any = blocks.max((u32_at(&sb, 0x150) << 32) | u32_at(&sb, 0x04));
+    let groups = blocks_any
+        .div_ceil(per_group)
+        .max(u32_at(&sb, 0x00).div_ceil(inodes_per_group));
+    if groups > MAX_GROUPS {
         bail!(
-            "{what}: ext2/3/4 superblock: {} block groups, more than inspect reads ({MAX_GROUPS})",
-            blocks / per_group
+            "{what}: ext2/3/4 superblock: {groups} block groups, more than inspect reads ({MAX_GROUPS})"
         );
     }
     let reader = Range {

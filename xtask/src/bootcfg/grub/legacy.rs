@@ -90,7 +90,7 @@ impl Grub<'_> {
                     }
                     if c == "kernel" {
                         ents[cur].kernel = l.rref;
-                        ents[cur].args = a[k..].join(" ");
+                        ents[cur].args = format!("BOOT_IMAGE={}", a[k..].join(" "));
                     } else {
                         ents[cur].initrd = l.rref;
                     }
