@@ -188,6 +188,37 @@ fn el_torito(o: &mut String, image: &Image) -> Result<()> {
     Ok(())
 }
 
+/// The boot config `p` of the ISO 9660 volume, if it is there: its text,
+/// then what `offer` (the syslinux or the GRUB model) makes of it, reading
+/// further files from the same volume. Whether it was there.
+fn iso_config(
+    o: &mut String,
+    file: &File,
+    path: &Utf8Path,
+    vol: &iso9660::Volume,
+    p: &str,
+    offer: fn(&mut String, &mut crate::bootcfg::ReadFile, &str, &str) -> Result<()>,
+) -> Result<bool> {
+    let Some(e) = iso9660::find(file, path, vol, p)? else {
+        return Ok(false);
+    };
+    let text = iso9660::read_extent(file, path, "config file", e.extent, e.size.min(MAX_CONFIG))?;
+    show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
+    let mut read = |q: &str| -> Result<Option<Vec<u8>>> {
+        match iso9660::find(file, path, vol, q.trim_start_matches('/'))? {
+            Some(e) => Ok(Some(read_at(
+                file,
+                path,
+                e.extent * iso9660::CD_SECTOR,
+                e.size.min(4 << 20) as usize,
+            )?)),
+            None => Ok(None),
+        }
+    };
+    offer(o, &mut read, &format!("/{p}"), "iso9660")?;
+    Ok(true)
+}
+
 fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> Result<()> {
     writeln!(o, "filesystems:")?;
     if let Some(vol) = &image.iso {
@@ -199,52 +230,11 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
                 } else {
                     format!("{dir}/{name}")
                 };
-                if let Some(e) = iso9660::find(file, path, vol, &p)? {
-                    let text = iso9660::read_extent(
-                        file,
-                        path,
-                        "config file",
-                        e.extent,
-                        e.size.min(MAX_CONFIG),
-                    )?;
-                    show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
-                    let mut read = |q: &str| -> Result<Option<Vec<u8>>> {
-                        match iso9660::find(file, path, vol, q.trim_start_matches('/'))? {
-                            Some(e) => Ok(Some(read_at(
-                                file,
-                                path,
-                                e.extent * iso9660::CD_SECTOR,
-                                e.size.min(4 << 20) as usize,
-                            )?)),
-                            None => Ok(None),
-                        }
-                    };
-                    offer(o, &mut read, &format!("/{p}"), "iso9660")?;
-                }
+                iso_config(o, file, path, vol, &p, offer)?;
             }
         }
         for p in super::inspect_grub::GRUB_CONFIGS {
-            if let Some(e) = iso9660::find(file, path, vol, p)? {
-                let text = iso9660::read_extent(
-                    file,
-                    path,
-                    "config file",
-                    e.extent,
-                    e.size.min(MAX_CONFIG),
-                )?;
-                show_config(o, &format!("/{p} (ISO 9660)"), &text)?;
-                let mut read = |q: &str| -> Result<Option<Vec<u8>>> {
-                    match iso9660::find(file, path, vol, q.trim_start_matches('/'))? {
-                        Some(e) => Ok(Some(read_at(
-                            file,
-                            path,
-                            e.extent * iso9660::CD_SECTOR,
-                            e.size.min(4 << 20) as usize,
-                        )?)),
-                        None => Ok(None),
-                    }
-                };
-                super::inspect_grub::offer(o, &mut read, &format!("/{p}"), "iso9660")?;
+            if iso_config(o, file, path, vol, p, super::inspect_grub::offer)? {
                 break;
             }
         }
