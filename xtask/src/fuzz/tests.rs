@@ -192,3 +192,19 @@ fn fatfs_cluster_panics_found_by_the_fuzzer_are_clean_errors() {
         }
     }
 }
+
+#[test]
+fn ext4_symlink_claiming_4_gb_is_a_clean_error() {
+    // Was: ext4-view allocated the 4 GB a symlink inode claimed
+    // (Inode::symlink_target, reached by File::open): an abort.
+    let (_, data) = super::regressions("ext4")
+        .unwrap()
+        .into_iter()
+        .find(|(p, _)| p.as_str().ends_with("ext4-symlink-size-4gb.bin.gz"))
+        .unwrap();
+    let o = outcome("ext4", &data);
+    assert!(
+        o.contains("a symlink whose inode claims a") && o.contains("damaged filesystem"),
+        "{o}"
+    );
+}

@@ -17,6 +17,10 @@ use ext4_view::{Ext4, Ext4Error, Ext4Read};
 const MAX_GROUPS: u64 = 1 << 20;
 /// `list` returns at most this many names.
 const MAX_LIST: usize = 10_000;
+/// The longest symlink target followed (Linux's PATH_MAX less the NUL),
+/// and the most symlinks followed in one path (Linux's MAXSYMLINKS).
+const MAX_LINK: u64 = 4095;
+const MAX_LINKS: u32 = 40;
 
 /// The superblock (1024 bytes at byte 1024) says ext2/3/4.
 pub fn looks_like_ext(sb: &[u8]) -> bool {
@@ -166,18 +170,13 @@ impl Ext {
     /// The first `limit` bytes of regular file `path` (from the root; a
     /// symlink is followed): None when there is no such regular file.
     pub fn read_max(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
-        let p = format!("/{}", path.trim_start_matches('/'));
         guarded(&self.what, || {
+            let Some(p) = self.resolve(path)? else {
+                return Ok(None);
+            };
             let mut f = match self.fs.open(p.as_str()) {
                 Ok(f) => f,
-                Err(
-                    Ext4Error::NotFound
-                    | Ext4Error::IsADirectory
-                    | Ext4Error::NotADirectory
-                    | Ext4Error::IsASpecialFile
-                    | Ext4Error::MalformedPath
-                    | Ext4Error::PathTooLong,
-                ) => return Ok(None),
+                Err(e) if absent(&e) => return Ok(None),
                 Err(e) => bail!("{}: {p}: {e}", self.what),
             };
             let size = f.metadata().len().min(limit) as usize;
@@ -195,11 +194,64 @@ impl Ext {
         })
     }
 
+    /// `path` (from the root) with its symlinks resolved here, one
+    /// component at a time, each link's size checked before ext4-view
+    /// reads it: ext4-view allocates the size a symlink's inode claims (a
+    /// fuzzed one claimed 4 GB). None: no such path.
+    fn resolve(&self, path: &str) -> Result<Option<String>> {
+        let mut todo: Vec<Vec<u8>> = components(path.as_bytes());
+        let mut done: Vec<Vec<u8>> = Vec::new();
+        let mut links = 0;
+        while let Some(c) = todo.pop() {
+            match c.as_slice() {
+                b"." => continue,
+                b".." => {
+                    done.pop();
+                    continue;
+                }
+                _ => done.push(c),
+            }
+            let p = format!("/{}", String::from_utf8_lossy(&done.join(&b'/')));
+            let md = match self.fs.symlink_metadata(p.as_str()) {
+                Ok(md) => md,
+                Err(e) if absent(&e) => return Ok(None),
+                Err(e) => bail!("{}: {p}: {e}", self.what),
+            };
+            if !md.is_symlink() {
+                continue;
+            }
+            links += 1;
+            if links > MAX_LINKS {
+                bail!("{}: {path}: more than {MAX_LINKS} symlinks", self.what);
+            }
+            if md.len() > MAX_LINK {
+                bail!(
+                    "{}: {p}: a symlink whose inode claims a {}-byte target (at most {MAX_LINK}): damaged filesystem",
+                    self.what,
+                    md.len()
+                );
+            }
+            let target = self
+                .fs
+                .read_link(p.as_str())
+                .map_err(|e| anyhow!("{}: {p}: {e}", self.what))?;
+            done.pop();
+            if target.as_ref().first() == Some(&b'/') {
+                done.clear();
+            }
+            todo.extend(components(target.as_ref()));
+        }
+        let p = format!("/{}", String::from_utf8_lossy(&done.join(&b'/')));
+        Ok(Some(p))
+    }
+
     /// The names of the regular files in directory `dir`, sorted (at most
     /// `MAX_LIST`); none when it cannot be read.
     pub fn list(&self, dir: &str) -> Vec<String> {
-        let p = format!("/{}", dir.trim_start_matches('/'));
         guarded(&self.what, || {
+            let Some(p) = self.resolve(dir)? else {
+                return Ok(Vec::new());
+            };
             let mut v = Vec::new();
             for e in self.fs.read_dir(p.as_str())?.take(MAX_LIST) {
                 let e = e?;
@@ -214,4 +266,28 @@ impl Ext {
         })
         .unwrap_or_default()
     }
+}
+
+/// The components of a path, last first (a stack to pop).
+fn components(path: &[u8]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    v.reverse();
+    v
+}
+
+/// ext4-view's answers that mean "no such file" to a reader of configs.
+fn absent(e: &Ext4Error) -> bool {
+    matches!(
+        e,
+        Ext4Error::NotFound
+            | Ext4Error::IsADirectory
+            | Ext4Error::NotADirectory
+            | Ext4Error::IsASpecialFile
+            | Ext4Error::MalformedPath
+            | Ext4Error::PathTooLong
+    )
 }

@@ -47,7 +47,7 @@ pub fn report(path: &Utf8Path) -> Result<String> {
     let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
     let image = match probe(&file, path) {
         Ok(image) => image,
-        Err(e) => return bare_ext(&file, path).ok_or(e),
+        Err(e) => return bare_ext(&file, path).unwrap_or(Err(e)),
     };
     let mut out = String::new();
     let o = &mut out;
@@ -65,7 +65,7 @@ pub fn report(path: &Utf8Path) -> Result<String> {
 
 /// An image that is one ext2/3/4 filesystem (no partition table), as
 /// gen-kexec mounts a whole disk; None if it is not one.
-fn bare_ext(file: &File, path: &Utf8Path) -> Option<String> {
+fn bare_ext(file: &File, path: &Utf8Path) -> Option<Result<String>> {
     let len = file.metadata().ok()?.len();
     let sb = read_at(file, path, 1024, 1024).ok()?;
     if len < 2048 || !extread::looks_like_ext(&sb) {
@@ -74,8 +74,7 @@ fn bare_ext(file: &File, path: &Utf8Path) -> Option<String> {
     let mut o = format!(
         "{path}: {len} bytes\npartition table: none (an ext2/3/4 filesystem)\nfilesystems:\n"
     );
-    inspect_ext::show(&mut o, file, path, None, None, 0, len).ok()?;
-    Some(o)
+    Some(inspect_ext::show(&mut o, file, path, None, None, 0, len).map(|()| o))
 }
 
 fn tables(o: &mut String, image: &Image) -> Result<()> {

@@ -197,3 +197,64 @@ fn inspect_damaged_ext4_is_a_clean_error() {
     let o = super::super::inspect::report(&disk(t.path(), &[fs])).unwrap();
     has(&o, &["  partition 1: ext2/3/4 superblock, but it does not load: partition 1: damaged ext2/3/4 superblock"]);
 }
+
+#[test]
+fn symlinks_are_followed_by_the_reader_with_their_sizes_checked() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fs.d");
+    let long = format!("../{}/x", "d".repeat(70));
+    std::fs::create_dir_all(root.join("real/sub")).unwrap();
+    std::fs::create_dir_all(root.join("boot")).unwrap();
+    std::fs::create_dir_all(root.join(long.trim_start_matches("../").trim_end_matches("/x")))
+        .unwrap();
+    std::fs::write(root.join("real/sub/extlinux.conf"), "DEFAULT a\n").unwrap();
+    let x = root.join(long.trim_start_matches("../"));
+    std::fs::write(x, "long\n").unwrap();
+    symlink("../real/sub", root.join("boot/extlinux")).unwrap(); // relative, a directory
+    symlink("/real/sub/extlinux.conf", root.join("abs")).unwrap(); // absolute
+    symlink(&long, root.join("boot/long")).unwrap(); // > 59 bytes: stored in a block
+    symlink("loop2", root.join("loop1")).unwrap();
+    symlink("loop1", root.join("loop2")).unwrap();
+    let img = tmp.path().join("fs.img");
+    let st = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&root)
+        .arg(&img)
+        .arg("4M")
+        .status()
+        .expect("mkfs.ext4 (e2fsprogs)");
+    assert!(st.success());
+    let f = std::fs::File::open(&img).unwrap();
+    let len = f.metadata().unwrap().len();
+    let ext = crate::image::extread::open(&f, 0, len, "test").unwrap();
+    let read = |p: &str| {
+        ext.read_max(p, 100)
+            .map(|o| o.map(|b| String::from_utf8(b).unwrap()))
+    };
+    assert_eq!(
+        read("/boot/extlinux/extlinux.conf").unwrap().as_deref(),
+        Some("DEFAULT a\n")
+    );
+    assert_eq!(read("abs").unwrap().as_deref(), Some("DEFAULT a\n"));
+    assert_eq!(read("/boot/./long").unwrap().as_deref(), Some("long\n"));
+    // ".." after a symlink is the target's parent, as in the kernel.
+    assert_eq!(
+        read("/boot/extlinux/../sub/extlinux.conf")
+            .unwrap()
+            .as_deref(),
+        Some("DEFAULT a\n")
+    );
+    assert_eq!(read("/boot/extlinux/nothing").unwrap(), None);
+    assert_eq!(
+        read("/boot/extlinux").unwrap(),
+        None,
+        "a directory is not a file"
+    );
+    assert_eq!(
+        ext.list("/boot/extlinux"),
+        vec!["extlinux.conf".to_string()]
+    );
+    let e = read("/loop1").unwrap_err().to_string();
+    assert!(e.contains("test: /loop1: more than 40 symlinks"), "{e}");
+}
