@@ -110,11 +110,28 @@ impl Command {
                 | Command::PinHashes(_)
         )
     }
+    /// Commands that write without a plan to print: `--dry-run` refuses
+    /// them rather than run them (read-only ones just run).
+    fn without_plan(&self) -> Option<&'static str> {
+        match self {
+            Command::Fetch(_) => Some("fetch"),
+            Command::AdaptImage(_) => Some("adapt-image"),
+            Command::ReproCheck(_) => Some("repro-check"),
+            Command::PinHashes(_) => Some("pin-hashes"),
+            _ => None,
+        }
+    }
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let ws = ws::Ws::new(&cli.common)?;
+    if let Some(name) = cli.command.without_plan().filter(|_| ws.dry_run) {
+        anyhow::bail!(
+            "--dry-run: `cargo xtask {name}` has no plan to print (it writes as it goes); \
+             `cargo xtask tarball --dry-run` prints the build steps"
+        );
+    }
     if cli.command.builds() {
         // Before any step: a missing rsync must not surface minutes later
         // in a make log.

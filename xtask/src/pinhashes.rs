@@ -99,6 +99,10 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
 pub fn check(ws: &Ws) -> Result<()> {
     let path = ws.root.join(FILE);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    if ws.dry_run {
+        println!("pin-hashes: plan: build the tarball, compare its files with {FILE}");
+        return Ok(());
+    }
     let built = build_and_hash(ws)?;
     let diffs = compare(&parse(&text), &built);
     if !diffs.is_empty() {

@@ -35,13 +35,19 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     // busybox), so they are wanted even with --no-e2e.
     let mut wanted: Vec<&str> = hostdeps::BUILD.to_vec();
     wanted.extend_from_slice(hostdeps::TEST);
-    hostdeps::ensure(ws, &wanted, false).context("test: host packages")?;
+    hostdeps::ensure(ws, &wanted, ws.dry_run).context("test: host packages")?;
 
     let sh = &ws.sh;
+    if ws.dry_run {
+        // The plan of each part; nothing runs.
+        println!("test: plan: cargo test --workspace --locked");
+    }
     let unit = Instant::now();
-    crate::ws::without_cargo_run_env(cmd!(sh, "cargo test --workspace --locked"))
-        .run()
-        .context("test: cargo test (unit and integration tests)")?;
+    if !ws.dry_run {
+        crate::ws::without_cargo_run_env(cmd!(sh, "cargo test --workspace --locked"))
+            .run()
+            .context("test: cargo test (unit and integration tests)")?;
+    }
     let unit = unit.elapsed();
 
     // Every fuzz target briefly (seeds, regression inputs, then mutations),
@@ -72,6 +78,10 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         Some(t.elapsed())
     };
 
+    if ws.dry_run {
+        println!("test: --dry-run: the plan above, nothing ran");
+        return Ok(());
+    }
     println!("test: cargo test {:.0} s", unit.as_secs_f64());
     println!("test: fuzz {:.0} s", fuzz.as_secs_f64());
     match e2e {

@@ -80,6 +80,29 @@ pub fn regressions(target: &str) -> Result<Vec<(Utf8PathBuf, Vec<u8>)>> {
     Ok(out)
 }
 
+/// `--dry-run`: each target, what it feeds, and how many regression
+/// inputs it replays first; nothing runs.
+fn print_plan(names: &[String]) -> Result<()> {
+    for name in names {
+        if name == ASH {
+            println!("fuzz: plan: {ASH}: generated and mutated syslinux and GRUB config trees under busybox ash (time limit per tree), then 5,000 labels and a 1 MB line");
+            continue;
+        }
+        let Some(t) = targets::find(name) else {
+            bail!(
+                "fuzz: no target {name:?}; targets: {}, {ASH}",
+                target_names()
+            );
+        };
+        println!(
+            "fuzz: plan: {name}: {}; seeds, then {} regression inputs (xtask/fuzz/regressions/{name}/), then mutations",
+            t.what,
+            regressions(name)?.len()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     if let Some(name) = &args.child {
         return child(ws, args, name);
@@ -102,6 +125,9 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
         "fuzz: {} s per target, hang timeout {} s, seed {seed}",
         args.seconds, args.hang_seconds
     );
+    if ws.dry_run {
+        return print_plan(&names);
+    }
     println!(
         "fuzz: {:<10} {:>9} {:>9} {:>9} {:>6} {:>5} {:>9} {:>6}",
         "target", "execs", "exec/s", "peak RSS", "panics", "hangs", "slowest", "corpus"
