@@ -151,7 +151,7 @@ fn menu_cases_prove_the_choice_by_the_targets_command_line() {
 }
 
 #[test]
-fn the_menu_figures_come_from_the_menu_fixture_only() {
+fn the_menu_figures_come_from_the_menu_fixtures_only() {
     let bench = benchmarked_cases();
     for c in &bench {
         let f = c.fixture();
@@ -162,6 +162,10 @@ fn the_menu_figures_come_from_the_menu_fixture_only() {
         }
     }
     assert!(bench.iter().any(|c| c.fixture == "menu"));
+    assert!(
+        bench.iter().any(|c| c.fixture == "grub"),
+        "the GRUB menu's figures"
+    );
     assert!(bench.iter().any(|c| c.fixture == "iso"));
 }
 
