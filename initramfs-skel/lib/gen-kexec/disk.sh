@@ -1,59 +1,79 @@
 # gen-kexec runtime library: finding and mounting the legacy image's boot
 # partition on the disk gen-kexec was started from.
 
-# gk_mounted_device DIR: the device mounted on DIR, from /proc/mounts.
-gk_mounted_device() {
-	local dev dir rest found=""
-	while read -r dev dir rest; do
-		[ "$dir" = "$1" ] && found=$dev
-	done <"$GK_PROC/mounts"
-	[ -n "$found" ] && printf '%s' "$found"
-}
+# Each helper below sets GK_OUT (no subshell: a fork costs milliseconds
+# under emulation, and these run on every boot); the gk_* names without
+# `_out` print it instead, for scripts and the host tests.
 
-# gk_disk_of NAME: the whole-disk block device NAME (e.g. sdb2) belongs to.
-# sysfs knows: /sys/class/block/sdb2 resolves to .../block/sdb/sdb2. The
-# name-based guess (sdb2 -> sdb, nvme0n1p1 -> nvme0n1, mmcblk0p1 -> mmcblk0)
-# is only the fallback when sysfs does not know NAME.
-gk_disk_of() {
-	local name="$1" dir
-	if [ -f "$GK_SYS/class/block/$name/partition" ]; then
-		dir=$(cd -P "$GK_SYS/class/block/$name/.." 2>/dev/null && pwd) && [ -n "$dir" ] &&
-			printf '%s' "${dir##*/}" && return 0
+# gk_mounted_device_out DIR: GK_OUT = the device mounted on DIR, from
+# /proc/mounts; returns 1 when nothing is.
+gk_mounted_device_out() {
+	local dev dir rest
+	GK_OUT=
+	while read -r dev dir rest; do
+		[ "$dir" = "$1" ] && GK_OUT=$dev
+	done <"$GK_PROC/mounts"
+	[ -n "$GK_OUT" ]
+}
+gk_mounted_device() { gk_mounted_device_out "$1" && printf '%s' "$GK_OUT"; }
+
+# gk_disk_of_out NAME: GK_OUT = the whole-disk block device NAME (e.g. sdb2)
+# belongs to. sysfs knows: /sys/class/block/sdb2 resolves to
+# .../block/sdb/sdb2. The name-based guess (sdb2 -> sdb, nvme0n1p1 ->
+# nvme0n1, mmcblk0p1 -> mmcblk0) is only the fallback when sysfs does not
+# know NAME.
+gk_disk_of_out() {
+	local name="$1" here="$PWD"
+	GK_OUT=
+	if [ -f "$GK_SYS/class/block/$name/partition" ] && cd -P "$GK_SYS/class/block/$name/.." 2>/dev/null; then
+		GK_OUT=${PWD##*/}
+		cd "$here" || :
+		[ -n "$GK_OUT" ] && return 0
 	fi
-	[ -e "$GK_SYS/class/block/$name" ] && printf '%s' "$name" && return 0
+	if [ -e "$GK_SYS/class/block/$name" ]; then
+		GK_OUT=$name
+		return 0
+	fi
 	case "$name" in
-	*[0-9]p[0-9]*) printf '%s' "${name%p*}" ;;
-	sd*[0-9] | vd*[0-9] | hd*[0-9] | xvd*[0-9]) printf '%s' "${name%"${name##*[!0-9]}"}" ;;
-	*) printf '%s' "$name" ;;
+	*[0-9]p[0-9]*) GK_OUT=${name%p*} ;;
+	sd*[0-9] | vd*[0-9] | hd*[0-9] | xvd*[0-9]) GK_OUT=${name%"${name##*[!0-9]}"} ;;
+	*) GK_OUT=$name ;;
 	esac
 }
+gk_disk_of() { gk_disk_of_out "$1" && printf '%s' "$GK_OUT"; }
 
-# gk_candidates DISK SKIP: where the legacy image's boot files may be, in the
-# order they are tried: DISK's partitions by number (partition 1 first),
-# except SKIP (the gen-kexec ESP), then DISK itself (an isohybrid ISO written
-# to a stick is an iso9660 filesystem from sector 0).
-gk_candidates() {
-	local disk="$1" skip="$2" part num parts="" sorted
+# gk_candidates_out DISK SKIP: GK_OUT = where the legacy image's boot files
+# may be, one name per line, in the order they are tried: DISK's partitions
+# by number (partition 1 first), except SKIP (the gen-kexec ESP), then DISK
+# itself (an isohybrid ISO written to a stick is an iso9660 filesystem from
+# sector 0).
+gk_candidates_out() {
+	local disk="$1" skip="$2" part num n name sorted="" IFS="$GK_IFS"
+	# Partition numbers, sorted by insertion (a disk has a handful).
 	for part in "$GK_SYS/class/block/$disk/$disk"*; do
 		[ -f "$part/partition" ] || continue
-		[ "${part##*/}" = "$skip" ] && continue
+		name=${part##*/}
+		[ "$name" = "$skip" ] && continue
 		read -r num <"$part/partition" || continue
-		parts="$parts$num ${part##*/}
-"
+		gk_number "$num"
+		num=$GK_OUT n=
+		IFS=$GK_NL
+		for part in $sorted; do
+			if [ -n "$num" ] && [ "${part%% *}" -gt "$num" ]; then
+				n="$n$num $name$GK_NL" num=
+			fi
+			n="$n$part$GK_NL"
+		done
+		IFS=$GK_IFS
+		[ -n "$num" ] && n="$n$num $name$GK_NL"
+		sorted=$n
 	done
-	# Here-documents rather than pipes: no concurrent processes, so the
-	# host tests' trace of what runs stays readable.
-	sorted=$(sort -n <<EOF
-$parts
-EOF
-)
-	while read -r num part; do
-		[ -n "$part" ] && echo "$part"
-	done <<EOF
-$sorted
-EOF
-	echo "$disk"
+	GK_OUT=
+	IFS=$GK_NL
+	for part in $sorted; do GK_OUT="$GK_OUT${part#* }$GK_NL"; done
+	GK_OUT="$GK_OUT$disk"
 }
+gk_candidates() { gk_candidates_out "$1" "$2" && printf '%s\n' "$GK_OUT"; }
 
 # gk_mount_legacy DEV: mount DEV read-only on GK_ROOT; sets GK_FSTYPE. Sets
 # GK_BUSY when the kernel refused DEV as busy: Linux does not mount a whole
@@ -95,9 +115,12 @@ gk_find_legacy() {
 	GK_GRUB_EFI=0 gk_find_legacy_1 "$@" || GK_GRUB_EFI=1 gk_find_legacy_1 "$1" "$2" 0
 }
 gk_find_legacy_1() {
-	local disk="$1" skip="$2" verbose="$3" name
-	local IFS="$GK_IFS"
-	for name in $(gk_candidates "$disk" "$skip"); do
+	local disk="$1" skip="$2" verbose="$3" name names IFS="$GK_IFS"
+	gk_candidates_out "$disk" "$skip"
+	names=$GK_OUT
+	IFS=$GK_NL
+	for name in $names; do
+		IFS=$GK_IFS
 		[ -b "/dev/$name" ] || continue
 		if ! gk_mount_legacy "/dev/$name"; then
 			if [ -z "$GK_BUSY" ]; then
@@ -118,8 +141,8 @@ gk_find_legacy_1() {
 				continue
 			fi
 		fi
-		if GK_CFG=$(gk_find_config); then
-			GK_DEV=/dev/$name
+		if gk_find_config_out; then
+			GK_CFG=$GK_OUT GK_DEV=/dev/$name
 			# GRUB reaches the disk's other partitions (search, (hd0,N)).
 			gk_is_grub_config "$GK_CFG" && gk_grub_parts "$disk" "$skip"
 			return 0
@@ -135,23 +158,28 @@ gk_find_legacy_1() {
 # GK_CONF_TIMEOUT seconds for a partition of it (or the disk itself) with a
 # syslinux config, and mount it on GK_ROOT. Sets GK_DEV, GK_FSTYPE, GK_CFG.
 gk_mount_legacy_image() {
-	local bootdev bootname disk waited=0 f tried
+	local bootdev bootname disk waited=0 f tried verbose=1
 	local IFS="$GK_IFS"
-	bootdev=$(gk_mounted_device "$GK_BOOT") ||
+	gk_mounted_device_out "$GK_BOOT" ||
 		gk_fail "nothing is mounted on $GK_BOOT (see $GK_PROC/mounts); cannot tell which disk to search" ||
 		return 1
-	bootname=${bootdev##*/}
-	disk=$(gk_disk_of "$bootname")
+	bootdev=$GK_OUT bootname=${GK_OUT##*/}
+	gk_disk_of_out "$bootname"
+	disk=$GK_OUT
 	gk_say "$GK_BOOT is $bootdev, on disk /dev/$disk"
 
 	mkdir -p "$GK_ROOT" || gk_fail "cannot create $GK_ROOT" || return 1
 	# A second run from the rescue shell: start from a clean mount point.
-	gk_mounted_device "$GK_ROOT" >/dev/null && umount "$GK_ROOT"
+	gk_mounted_device_out "$GK_ROOT" && umount "$GK_ROOT"
 
-	until gk_find_legacy "$disk" "$bootname" "$([ "$waited" = 0 ] && echo 1)"; do
+	until gk_find_legacy "$disk" "$bootname" "$verbose"; do
+		verbose=
 		if [ "$waited" -ge "$GK_CONF_TIMEOUT" ]; then
 			tried=
-			for f in $(gk_candidates "$disk" "$bootname"); do tried="$tried /dev/$f"; done
+			gk_candidates_out "$disk" "$bootname"
+			IFS=$GK_NL
+			for f in $GK_OUT; do tried="$tried /dev/$f"; done
+			IFS=$GK_IFS
 			gk_fail "no partition of /dev/$disk (nor the disk itself) holds an iso9660, vfat or ext4 filesystem with isolinux.cfg, syslinux.cfg, extlinux.conf or a GRUB config (waited ${waited}s; tried:$tried). Is the legacy image on the same disk as $bootdev?"
 			return 1
 		fi

@@ -5,7 +5,7 @@
 #
 # Besides ash's builtins the library runs only these busybox applets (the
 # busybox recipe checks the build has them):
-# applets: awk blkid cat losetup mkdir mkfifo mount mv rm sleep sort stty umount wc
+# applets: awk blkid cat losetup mkdir mkfifo mount mv rm sleep stty umount wc
 # and kexec (kexec-tools), next to busybox in the initramfs.
 GK_LIB=${GK_LIB:-/lib/gen-kexec}
 for gk_part in common conf syslinux grub entries model menu disk boot; do

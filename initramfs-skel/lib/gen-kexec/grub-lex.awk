@@ -35,10 +35,18 @@ function tok(t, v, q, ln, f) { NT++; TT[NT] = t; TV[NT] = v; TQ[NT] = q; TL[NT] 
 
 # lex(S, F): tokens of text S (file F), line by line (a quoted string or a
 # backslash may continue a word on the next line).
-function lex(s, f,    lines, nl, ln, line, i, L, c, inw, q, j, e) {
+function lex(s, f,    lines, nl, ln, line, i, L, c, inw, q, j, e, nw, ws) {
 	nl = split(s, lines, "\n"); inw = 0; w = ""; q = 0; qs = ""
 	for (ln = 1; ln <= nl; ln++) {
-		line = lines[ln]; L = length(line); i = 1
+		line = lines[ln]
+		# Most lines of a generated config: words and blanks only.
+		if (qs == "" && !inw && line !~ /[;{}#'"\\$]/) {
+			nw = split(line, ws, /[ \t\r]+/)
+			for (j = 1; j <= nw; j++) if (ws[j] != "") tok("w", ws[j], 0, ln, f)
+			if (TT[NT] != ";") tok(";", "", 0, ln, f)
+			continue
+		}
+		L = length(line); i = 1
 		if (qs == "'") {
 			j = index(line, "'")
 			if (!j) { w = w line "\n"; continue }
@@ -70,7 +78,7 @@ function lex(s, f,    lines, nl, ln, line, i, L, c, inw, q, j, e) {
 		}
 		if (qs != "" || c == "cont") { c = ""; continue }
 		if (inw) { tok("w", w, q, ln, f); inw = 0; w = ""; q = 0 }
-		tok(";", "", 0, ln, f)
+		if (TT[NT] != ";") tok(";", "", 0, ln, f)
 	}
 	if (qs != "") warn(f ":" ln ": unterminated " qs " quote; the rest of " f " is skipped")
 	else if (inw) tok("w", w, q, ln, f)

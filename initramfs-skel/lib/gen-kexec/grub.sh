@@ -21,21 +21,24 @@ gk_is_grub_config() {
 	return 1
 }
 
-# gk_find_grub_config: the GRUB config on the partition mounted on GK_ROOT:
+# gk_find_grub_config_out: the GRUB config on the partition mounted on GK_ROOT:
 # GRUB 2's, then GRUB legacy's, then an EFI GRUB's (/EFI/*/grub.cfg; not
 # with GK_GRUB_EFI=0, gk_find_legacy's first pass over the partitions).
-# Prints its path from the partition root; returns 1 if there is none.
-gk_find_grub_config() {
+# GK_OUT = its path from the partition root (gk_find_grub_config prints
+# it); returns 1 if there is none.
+gk_find_grub_config_out() {
 	local f efi=
 	[ "${GK_GRUB_EFI:-1}" = 1 ] && efi="$GK_ROOT/EFI/*/grub.cfg"
 	# shellcheck disable=SC2086 # the glob, when wanted
 	for f in /boot/grub/grub.cfg /boot/grub2/grub.cfg /grub/grub.cfg /grub2/grub.cfg \
 		/boot/grub/menu.lst /boot/grub/grub.conf /grub/menu.lst /grub/grub.conf $efi; do
 		f=${f#"$GK_ROOT"}
-		[ -f "$GK_ROOT$f" ] && printf '%s' "$f" && return 0
+		[ -f "$GK_ROOT$f" ] && GK_OUT=$f && return 0
 	done
+	GK_OUT=
 	return 1
 }
+gk_find_grub_config() { gk_find_grub_config_out && printf '%s' "$GK_OUT"; }
 
 # gk_blkid: GK_BLKID = busybox blkid's lines (one process, cached).
 gk_blkid() {
@@ -63,10 +66,14 @@ gk_blkid_field() {
 # each mounted read-only on GK_GRUB_MNT/NAME when it holds iso9660, vfat or
 # ext2/3/4, as GRUB's search and (hd0,N) reach them.
 gk_grub_parts() {
-	local disk="$1" skip="$2" name num type uuid label dir mt cfgname="${GK_DEV##*/}" out=""
+	local disk="$1" skip="$2" name names num type uuid label dir mt cfgname="${GK_DEV##*/}" out=""
 	local IFS="$GK_IFS"
 	gk_blkid
-	for name in $(gk_candidates "$disk" "$skip"); do
+	gk_candidates_out "$disk" "$skip"
+	names=$GK_OUT
+	IFS=$GK_NL
+	for name in $names; do
+		IFS=$GK_IFS
 		num=
 		[ -f "$GK_SYS/class/block/$name/partition" ] && read -r num <"$GK_SYS/class/block/$name/partition"
 		gk_blkid_field "$name" TYPE

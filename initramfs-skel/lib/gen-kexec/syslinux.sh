@@ -306,20 +306,21 @@ gk_each_record() {
 	set +f
 }
 
-# gk_find_config: the boot config on the partition mounted on GK_ROOT: a
+# gk_find_config_out: the boot config on the partition mounted on GK_ROOT: a
 # syslinux one, in the order isolinux/syslinux/extlinux search for it, else
 # a GRUB one (gk_find_grub_config; docs/grub-commands.md says why syslinux
-# comes first). Prints its path from the partition root; returns 1 if there
-# is none.
-gk_find_config() {
+# comes first). GK_OUT = its path from the partition root (gk_find_config
+# prints it); returns 1 if there is none.
+gk_find_config_out() {
 	local dir name
 	for dir in /boot/isolinux /isolinux /boot/syslinux /syslinux /boot/extlinux /extlinux ""; do
 		for name in isolinux.cfg syslinux.cfg extlinux.conf; do
 			if [ -f "$GK_ROOT$dir/$name" ]; then
-				printf '%s' "$dir/$name"
+				GK_OUT=$dir/$name
 				return 0
 			fi
 		done
 	done
-	gk_find_grub_config
+	gk_find_grub_config_out
 }
+gk_find_config() { gk_find_config_out && printf '%s' "$GK_OUT"; }

@@ -30,6 +30,11 @@ pub fn steps(ws: &Ws, target: Target) -> Result<Vec<Step>> {
         .arg(format!("--prefix={sysroot}"))
         // Static only: the initramfs has no dynamic loader.
         .arg("--disable-shared")
+        // musl's previous allocator: busybox awk (the boot-time GRUB
+        // parser) runs 20-25 % faster with it than with mallocng, whose
+        // hardening guards nothing here (the image that feeds the parser
+        // chooses the kernel gen-kexec boots anyway).
+        .arg("--with-malloc=oldmalloc")
         .arg(format!("CC={gcc}"))
         // musl picks its own optimisation per file (-O2 for string/malloc,
         // -Os elsewhere); we only add the path mapping.
@@ -87,7 +92,7 @@ mod tests {
         assert!(
             text.contains(&format!(
                 "(cd {b}/x86_64/obj/musl && {b}/src/musl/configure --prefix={b}/x86_64/sysroot \
-             --disable-shared CC=gcc CFLAGS=-ffile-prefix-map={b}=.)"
+             --disable-shared --with-malloc=oldmalloc CC=gcc CFLAGS=-ffile-prefix-map={b}=.)"
             )),
             "{text}"
         );
