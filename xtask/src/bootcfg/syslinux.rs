@@ -411,11 +411,11 @@ impl Parser<'_, '_> {
                 self.l.ktype = "kernel".into();
             }
             "kernel" | "linux" | "localboot" | "boot" | "bss" | "pxe" | "fdimage" | "comboot"
-            | "com32" | "config" => {
-                if named {
-                    self.l.kernel = words(rest);
-                    self.l.ktype = kw.into();
-                }
+            | "com32" | "config"
+                if named =>
+            {
+                self.l.kernel = words(rest);
+                self.l.ktype = kw.into();
             }
             "append" if named => self.l.append = Some(rest.into()),
             "append" => self.c.global_append = rest.into(),
