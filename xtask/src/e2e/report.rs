@@ -243,10 +243,14 @@ pub fn table(results: &[CaseResult]) -> String {
 }
 
 /// Median and max of `spans`, and how many there are; None when none.
+/// (Of an even count, the mean of the middle two: of two boots, not the
+/// slower one.)
 pub fn median_max(spans: impl Iterator<Item = Duration>) -> Option<(Duration, Duration, usize)> {
     let mut v: Vec<Duration> = spans.collect();
     v.sort();
-    Some((*v.get(v.len() / 2)?, *v.last()?, v.len()))
+    let n = v.len();
+    let median = (*v.get((n.max(1) - 1) / 2)? + *v.get(n / 2)?) / 2;
+    Some((median, *v.last()?, n))
 }
 
 /// `max X s, median Y s over N boots` of `spans`.

@@ -207,3 +207,22 @@ fn grub_uefi_cases_wait_for_the_runtime_and_bios_ones_run() {
     assert_eq!(select(&["grub-uefi-nvme".into()]).unwrap().len(), 1);
     assert!(benchmarked_cases().iter().all(|c| c.enabled()));
 }
+
+#[test]
+fn the_median_of_two_boots_is_their_mean_not_the_slower() {
+    use super::report::median_max;
+    let ms = |v: &[u64]| median_max(v.iter().map(|&m| Duration::from_millis(m)));
+    assert_eq!(ms(&[]), None);
+    assert_eq!(
+        ms(&[300, 100]),
+        Some((Duration::from_millis(200), Duration::from_millis(300), 2))
+    );
+    assert_eq!(
+        ms(&[300, 100, 200]),
+        Some((Duration::from_millis(200), Duration::from_millis(300), 3))
+    );
+    assert_eq!(
+        ms(&[5]),
+        Some((Duration::from_millis(5), Duration::from_millis(5), 1))
+    );
+}
