@@ -32,14 +32,23 @@ use tar::EntryType;
 
 use crate::fsutil;
 
+pub mod patch;
+
 /// Unpack `archive`, whose sha256 must be `sha256` (lower-case hex), into
 /// `dest` (replaced if it exists), stripping the archive's single top-level
-/// directory. On any error, a wrong sha256 included, `dest` is left as it
-/// was and nothing else remains.
-pub fn unpack(archive: &Utf8Path, sha256: &str, dest: &Utf8Path) -> Result<()> {
+/// directory, then apply `patches` ([`patch::apply`]) before the tree takes
+/// its place. On any error, a wrong sha256 or a patch that does not apply
+/// included, `dest` is left as it was and nothing else remains.
+pub fn unpack(
+    archive: &Utf8Path,
+    sha256: &str,
+    dest: &Utf8Path,
+    patches: &[Utf8PathBuf],
+) -> Result<()> {
     let partial = fsutil::partial_path(dest);
     fsutil::remove_dir_all_if_exists(&partial)?;
-    let result = unpack_into(archive, sha256, &partial);
+    let result =
+        unpack_into(archive, sha256, &partial).and_then(|()| patch::apply(&partial, patches));
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e.context(format!("cannot unpack {archive} into {dest}")));

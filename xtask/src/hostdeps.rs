@@ -26,6 +26,7 @@ pub const BUILD: &[&str] = &[
     "xz-utils",
     "bzip2",
     "file",
+    "patch",
 ];
 pub const TEST: &[&str] = &[
     "qemu-system-x86",

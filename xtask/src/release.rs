@@ -83,10 +83,16 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     let mut used = Vec::new();
     for (name, _) in lock.required() {
         let f = crate::fetch::ensure(ws, name).with_context(|| format!("release: {name}"))?;
+        let mut patches = Vec::new();
+        for p in crate::extract::patch::of(&ws.root, name)? {
+            let rel = p.strip_prefix(&ws.root).unwrap_or(&p).to_string();
+            patches.push((rel, crate::stamp::sha256_file(&p)?));
+        }
         used.push(SourceUsed {
             component: name.clone(),
             index: f.source_index,
             sha256: f.sha256,
+            patches,
         });
     }
     let release = collect(

@@ -24,6 +24,9 @@ pub struct SourceUsed {
     /// Index into the component's `source` list.
     pub index: usize,
     pub sha256: String,
+    /// The repository's patches applied over it (`patches/<component>/`):
+    /// (path from the workspace root, sha256).
+    pub patches: Vec<(String, String)>,
 }
 
 /// The files the BOM describes.
@@ -187,6 +190,10 @@ pub fn cyclonedx(
         }
         if let Some(debian) = &src.debian {
             c.properties.push(property("debian-source", debian));
+        }
+        for (path, sha) in &u.patches {
+            c.properties
+                .push(property("patch", format!("{path} sha256={sha}")));
         }
         sources.push(c);
     }

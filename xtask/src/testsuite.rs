@@ -38,13 +38,20 @@ pub fn run(ws: &Ws, args: &Args) -> Result<()> {
     hostdeps::ensure(ws, &wanted, ws.dry_run).context("test: host packages")?;
 
     let sh = &ws.sh;
+    // The bootloader's own busybox first: the runtime library's tests and
+    // the ash fuzz target run under the ash and awk that ship (patched,
+    // patches/busybox/), not only Debian's.
+    let target = crate::recipes::Target::X86_64;
+    crate::plan::execute(ws, &crate::userland::steps(ws, target)?)
+        .context("test: build busybox and kexec (cargo xtask userland)")?;
+    let busybox = crate::userland::binaries(ws, target).busybox;
     if ws.dry_run {
-        // The plan of each part; nothing runs.
-        println!("test: plan: cargo test --workspace --locked");
+        println!("test: plan: GK_TEST_BUSYBOX={busybox} cargo test --workspace --locked");
     }
     let unit = Instant::now();
     if !ws.dry_run {
         crate::ws::without_cargo_run_env(cmd!(sh, "cargo test --workspace --locked"))
+            .env(crate::fuzz::ash::BUSYBOX_ENV, busybox.as_str())
             .run()
             .context("test: cargo test (unit and integration tests)")?;
     }

@@ -9,7 +9,7 @@ use tar::{EntryType, Header};
 
 /// `super::unpack` with the archive's own sha256: the structure tests.
 fn unpack(archive: &Utf8Path, dest: &Utf8Path) -> anyhow::Result<()> {
-    super::unpack(archive, &crate::stamp::sha256_file(archive)?, dest)
+    super::unpack(archive, &crate::stamp::sha256_file(archive)?, dest, &[])
 }
 
 /// One tar entry, written with raw header fields so that even names the
@@ -313,7 +313,7 @@ fn refuses_an_archive_that_is_not_the_expected_bytes() {
     std::fs::write(dest.join("earlier"), b"kept").unwrap();
     let err = format!(
         "{:#}",
-        super::unpack(&archive, &expected, &dest).unwrap_err()
+        super::unpack(&archive, &expected, &dest, &[]).unwrap_err()
     );
     assert!(err.contains("sha256 mismatch for"), "{err}");
     assert!(err.contains("pkg-1.0.tar.gz"), "names the file: {err}");
@@ -336,9 +336,90 @@ fn the_sha256_covers_bytes_after_the_end_of_the_tar() {
     appended.extend_from_slice(&[0xa5; 100_000]);
     let archive = write(&dir, "pkg.tar", &appended);
     let dest = dir.join("out");
-    let err = super::unpack(&archive, &crate::stamp::sha256_bytes(&tar), &dest).unwrap_err();
+    let err = super::unpack(&archive, &crate::stamp::sha256_bytes(&tar), &dest, &[]).unwrap_err();
     assert!(format!("{err:#}").contains("sha256 mismatch"), "{err:#}");
     assert!(!dest.exists());
-    super::unpack(&archive, &crate::stamp::sha256_bytes(&appended), &dest).unwrap();
+    super::unpack(&archive, &crate::stamp::sha256_bytes(&appended), &dest, &[]).unwrap();
     assert!(dest.join("README").is_file());
+}
+
+const HELLO_PATCH: &str =
+    "Subject: README says more\n\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n hello\n+world\n";
+
+#[test]
+fn patches_are_applied_in_name_order_before_the_tree_takes_its_place() {
+    let (_t, dir) = tmp();
+    let archive = write(&dir, "a.tar", &good());
+    let patches = dir.join("patches/pkg");
+    std::fs::create_dir_all(&patches).unwrap();
+    std::fs::write(patches.join("0001-more.patch"), HELLO_PATCH).unwrap();
+    let second = "--- a/README\n+++ b/README\n@@ -1,2 +1,3 @@\n hello\n world\n+again\n";
+    std::fs::write(patches.join("0002-again.patch"), second).unwrap();
+    std::fs::write(patches.join("README.md"), "why these patches\n").unwrap();
+    let list = super::patch::of(&dir, "pkg").unwrap();
+    let names: Vec<&str> = list.iter().map(|p| p.file_name().unwrap()).collect();
+    assert_eq!(names, ["0001-more.patch", "0002-again.patch"]);
+    assert!(super::patch::of(&dir, "other").unwrap().is_empty());
+
+    let dest = dir.join("out");
+    let sha = crate::stamp::sha256_file(&archive).unwrap();
+    super::unpack(&archive, &sha, &dest, &list).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dest.join("README")).unwrap(),
+        "hello\nworld\nagain\n"
+    );
+    assert!(!dest.join("README.orig").exists() && !dest.join("README.rej").exists());
+}
+
+#[test]
+fn a_patch_that_does_not_apply_leaves_the_destination_as_it_was() {
+    let (_t, dir) = tmp();
+    let archive = write(&dir, "a.tar", &good());
+    let sha = crate::stamp::sha256_file(&archive).unwrap();
+    let dest = dir.join("out");
+    super::unpack(&archive, &sha, &dest, &[]).unwrap();
+    std::fs::write(dest.join("marker"), "the old tree").unwrap();
+    // Its context is not in the source; then one that is already applied.
+    let stale = write(
+        &dir,
+        "0001-stale.patch",
+        b"--- a/README\n+++ b/README\n@@ -1 +1 @@\n-goodbye\n+hello\n",
+    );
+    let twice = write(&dir, "0001-more.patch", HELLO_PATCH.as_bytes());
+    for list in [vec![stale], vec![twice.clone(), twice]] {
+        let err = format!(
+            "{:#}",
+            super::unpack(&archive, &sha, &dest, &list).unwrap_err()
+        );
+        assert!(err.contains(list[0].as_str()), "names the patch: {err}");
+        assert!(err.contains("does not apply"), "{err}");
+        assert!(dest.join("marker").is_file(), "the old tree stays: {err}");
+        assert!(!dir.join("out.partial").exists(), "no .partial left");
+    }
+}
+
+#[test]
+fn a_stray_file_among_the_patches_is_refused() {
+    let (_t, dir) = tmp();
+    let patches = dir.join("patches/pkg");
+    std::fs::create_dir_all(&patches).unwrap();
+    std::fs::write(patches.join("0001-fix.diff"), HELLO_PATCH).unwrap();
+    let err = format!("{:#}", super::patch::of(&dir, "pkg").unwrap_err());
+    assert!(err.contains("0001-fix.diff: not a patch"), "{err}");
+}
+
+#[test]
+fn every_patch_directory_belongs_to_a_sources_lock_component() {
+    // Every patches/<component>/ belongs to a sources.lock entry (the
+    // build applies them: `cargo xtask test` fails on a stale one).
+    let ws = crate::recipes::testutil::ws();
+    let lock = ws.lock().unwrap();
+    for entry in std::fs::read_dir(ws.root.join("patches")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            lock.component.contains_key(&name),
+            "patches/{name}: no component {name} in sources.lock"
+        );
+        assert!(!super::patch::of(&ws.root, &name).unwrap().is_empty());
+    }
 }

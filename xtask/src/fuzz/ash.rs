@@ -27,7 +27,29 @@ pub const TREE_LIMIT: Duration = Duration::from_secs(2);
 pub const PROBE_LIMIT: Duration = Duration::from_secs(1);
 /// A run is killed after this (it then counts as over the limit).
 const KILL_AFTER: Duration = Duration::from_secs(4);
-const BUSYBOX: &str = "/bin/busybox";
+/// The busybox whose ash runs the parser: [`BUSYBOX_ENV`] when set (the
+/// build's own, which `cargo xtask fuzz` and `cargo xtask test` set when it
+/// exists), else Debian's busybox-static.
+pub const BUSYBOX_ENV: &str = "GK_TEST_BUSYBOX";
+
+static BUILT_BUSYBOX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn busybox() -> String {
+    std::env::var(BUSYBOX_ENV)
+        .ok()
+        .or_else(|| BUILT_BUSYBOX.get().cloned())
+        .unwrap_or_else(|| "/bin/busybox".to_owned())
+}
+
+/// Use the bootloader's own busybox when it is built and [`BUSYBOX_ENV`]
+/// does not choose another; which one runs, for the report.
+pub fn prefer_built_busybox(ws: &Ws) -> String {
+    let built = crate::userland::binaries(ws, crate::recipes::Target::X86_64).busybox;
+    if built.is_file() {
+        let _ = BUILT_BUSYBOX.set(built.into_string());
+    }
+    busybox()
+}
 
 pub fn strict() -> bool {
     STRICT || std::env::var(STRICT_ENV).is_ok_and(|v| v == "1")
@@ -37,7 +59,7 @@ pub fn strict() -> bool {
 /// that knows. `GK_LIB` is where the parser library goes once it moves
 /// out of kexec.sourceme (which sources it from there when set).
 pub fn parser_command(repo: &Utf8Path, tree: &Utf8Path, cfg: &str) -> Command {
-    let mut c = Command::new(BUSYBOX);
+    let mut c = Command::new(busybox());
     c.env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("LC_ALL", "C")
@@ -62,9 +84,12 @@ pub fn parser_command(repo: &Utf8Path, tree: &Utf8Path, cfg: &str) -> Command {
 /// Parse `cfg` of `tree`; the time it took (`None`: killed at `KILL_AFTER`).
 pub fn time_parse(repo: &Utf8Path, tree: &Utf8Path, cfg: &str) -> Result<Option<Duration>> {
     let t = Instant::now();
-    let mut child = parser_command(repo, tree, cfg)
-        .spawn()
-        .with_context(|| format!("cannot run {BUSYBOX} (apt-get install busybox-static)"))?;
+    let mut child = parser_command(repo, tree, cfg).spawn().with_context(|| {
+        format!(
+            "cannot run {} (apt-get install busybox-static, or set {BUSYBOX_ENV})",
+            busybox()
+        )
+    })?;
     loop {
         if child.try_wait()?.is_some() {
             return Ok(Some(t.elapsed()));
@@ -263,6 +288,11 @@ fn secs(d: Option<Duration>) -> String {
 /// Fuzz for `seconds` (at least one tree), then the two probes.
 pub fn run(ws: &Ws, seconds: f64, seed: u64) -> Result<Report> {
     let repo = ws.root.clone();
+    println!(
+        "fuzz:   {}: the parser under {} ash",
+        super::ASH,
+        prefer_built_busybox(ws)
+    );
     let out = ws.root.join("target/fuzz").join(super::ASH);
     let tmp = tempfile::tempdir()?;
     let base = Utf8Path::from_path(tmp.path()).context("UTF-8 temp dir")?;

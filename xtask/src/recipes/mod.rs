@@ -31,6 +31,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::fsutil;
 use crate::plan::{Stage, Step};
+use crate::stamp::Input;
 use crate::ws::Ws;
 
 /// The architecture the bootloader is built for. Only the host architecture
@@ -144,14 +145,27 @@ pub fn source_steps(ws: &Ws, component: &str) -> Result<Vec<Step>> {
     let fetch = fetch_step(ws, component, "tarball")?;
     let name = component.to_owned();
     let dest = src_dir(ws, component);
-    let extract = Step::new(component, Stage::Extract)
+    let patches = crate::extract::patch::of(&ws.root, component)?;
+    let mut extract = Step::new(component, Stage::Extract);
+    for patch in &patches {
+        extract = extract.input(Input::File(patch.clone()));
+    }
+    let applying = match patches.len() {
+        0 => String::new(),
+        1 => format!(", applying {}", patches[0]),
+        n => format!(
+            ", applying the {n} patches in {}",
+            patches[0].parent().unwrap_or(&ws.root)
+        ),
+    };
+    let extract = extract
         .native(
-            format!("unpack {component} {} into {dest}", entry.version),
+            format!("unpack {component} {} into {dest}{applying}", entry.version),
             {
                 let dest = dest.clone();
                 move |ws| {
                     let tarball = crate::fetch::ensure(ws, &name)?;
-                    crate::extract::unpack(&tarball.path, &tarball.sha256, &dest)
+                    crate::extract::unpack(&tarball.path, &tarball.sha256, &dest, &patches)
                 }
             },
         )

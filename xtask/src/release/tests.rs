@@ -66,6 +66,7 @@ fn built(dir: &Utf8Path, lock: &Lock) -> (Built, Vec<SourceUsed>) {
             component: name.clone(),
             index: 0,
             sha256: c.source[0].sha256.clone().unwrap(),
+            patches: Vec::new(),
         })
         .collect();
     (b, used)

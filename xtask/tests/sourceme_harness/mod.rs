@@ -9,8 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Debian's busybox-static (`apt-get install busybox-static`).
+/// Debian's busybox-static (`apt-get install busybox-static`), unless
+/// `GK_TEST_BUSYBOX` names another: `cargo xtask test` points it at the
+/// bootloader's own busybox (built first), the ash and awk that ship.
 pub const BUSYBOX: &str = "/bin/busybox";
+pub const BUSYBOX_ENV: &str = "GK_TEST_BUSYBOX";
 
 /// What gen-kexec's own kernel has in /proc/cmdline: its built-in command
 /// line (UEFI passes none to EFI/Boot/bootx64.efi).
@@ -42,13 +45,24 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn busybox() -> &'static str {
-    assert!(
-        Path::new(BUSYBOX).exists(),
-        "{BUSYBOX} not found: these tests run scripts/kexec.sourceme under busybox ash, \
-         as the initramfs does. Install Debian's busybox-static \
-         (`apt-get install busybox-static`, or `cargo xtask host-deps --test`)."
-    );
-    BUSYBOX
+    static CHOSEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        if let Ok(built) = std::env::var(BUSYBOX_ENV) {
+            assert!(
+                Path::new(&built).is_file(),
+                "{BUSYBOX_ENV}={built}: no such file (the busybox these tests run)"
+            );
+            return built;
+        }
+        assert!(
+            Path::new(BUSYBOX).exists(),
+            "{BUSYBOX} not found: these tests run scripts/kexec.sourceme under busybox ash, \
+             as the initramfs does. Install Debian's busybox-static \
+             (`apt-get install busybox-static`, or `cargo xtask host-deps --test`), \
+             or set {BUSYBOX_ENV} to a busybox (`cargo xtask test` uses the one it builds)."
+        );
+        BUSYBOX.to_owned()
+    })
 }
 
 pub struct Output {

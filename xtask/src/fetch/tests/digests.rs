@@ -247,6 +247,7 @@ fn the_sbom_of_a_lock_with_an_optional_component_lists_the_four_build_sources() 
             component: name.clone(),
             index: 0,
             sha256: c.source[0].sha256.clone().unwrap(),
+            patches: vec![("patches/x/0001-a.patch".to_owned(), "ab".repeat(32))],
         })
         .collect();
     let subject = crate::sbom::Subject {
@@ -265,4 +266,8 @@ fn the_sbom_of_a_lock_with_an_optional_component_lists_the_four_build_sources() 
         assert!(names.contains(&name), "{name} missing: {names:?}");
     }
     assert!(!names.contains(&"gentoo-minimal-iso"), "{names:?}");
+    // Each source names the repository's patches applied over it.
+    let props = bom["components"].to_string();
+    let want = format!("patches/x/0001-a.patch sha256={}", "ab".repeat(32));
+    assert!(props.contains(&want), "{props}");
 }

@@ -203,7 +203,7 @@ fn a_change_the_record_cannot_see_is_caught_by_verify_and_by_unpacking() {
     assert_eq!(again.sha256, fetched.sha256);
 
     let dest = f.root.join("src/pkg");
-    let err = crate::extract::unpack(&again.path, &again.sha256, &dest).unwrap_err();
+    let err = crate::extract::unpack(&again.path, &again.sha256, &dest, &[]).unwrap_err();
     let err = format!("{err:#}");
     assert!(
         err.contains("sha256 mismatch") && err.contains(path.as_str()),
