@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the README's test command, and what CI runs.
 //!
 //! In order: the host packages (installed when root, else the exact
-//! `apt-get` line), every Rust test of the workspace (unit tests, the
+//! `apt-get` line), the bootloader's busybox and kexec (so that the tests
+//! below run the busybox that ships), every Rust test of the workspace (unit tests, the
 //! fetch tests against a local HTTP server, the kexec.sourceme tests under
 //! busybox ash, the adapt-image tests with sfdisk/mtools/xorriso), a few
 //! seconds of every fuzz target (`fuzz/`), then the
