@@ -289,6 +289,8 @@ fn make_disk(ws: &Ws, path: &Utf8PathBuf, size: u64) -> Result<()> {
     if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
         return Ok(());
     }
+    // sfdisk: Debian's fdisk package (not installed on a minimal system).
+    crate::hostdeps::ensure(ws, &["fdisk"], false).context("bench: host packages")?;
     let partial = crate::fsutil::partial_path(path);
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(&partial).with_context(|| format!("cannot create {partial}"))?,
@@ -315,7 +317,7 @@ fn make_disk(ws: &Ws, path: &Utf8PathBuf, size: u64) -> Result<()> {
         .stdin("label: dos\nstart=2048, type=83\n")
         .quiet()
         .run()
-        .with_context(|| format!("cannot partition {partial} (sfdisk, from util-linux)"))?;
+        .with_context(|| format!("cannot partition {partial} (sfdisk, Debian package fdisk)"))?;
     crate::fsutil::rename(&partial, path)
 }
 
