@@ -31,7 +31,8 @@ pub const REQUIRED_APPLETS: &[(&str, &[&str])] = &[
     (
         "initramfs-skel/init",
         &[
-            "sh", "echo", "setsid", "cttyhack", "sleep", "usleep", "mount", "cat", "findfs", "[",
+            "sh", "echo", "printf", "setsid", "cttyhack", "sleep", "usleep", "mount", "cat",
+            "findfs", "[",
         ],
     ),
     (
