@@ -385,6 +385,7 @@ fn parse_time_of_the_corpus() {
 /// type, UUID and label, the readable ones mounted read-only (ext2/3
 /// through the ext4 driver), the others listed without a directory.
 /// blkid and mount are shell functions here: nothing real is mounted.
+/// One blkid run probes the partitions, not the ESP nor the whole disk.
 #[test]
 fn grub_partitions_come_from_sysfs_and_blkid() {
     let t = tempfile::tempdir().unwrap();
@@ -411,7 +412,17 @@ fn grub_partitions_come_from_sysfs_and_blkid() {
     let mnt = t.path().join("parts");
     let tmp = t.path().join("tmp");
     let out = run(
-        r#"blkid() { printf '%s\n' '/dev/gkd1: UUID="u1" TYPE="ext4"' '/dev/gkd2: LABEL="root" UUID="u2" TYPE="xfs"' '/dev/gkd3: UUID="u3" TYPE="ext3"' '/dev/gkd4: LABEL="gen-kexec" UUID="AB-CD" TYPE="vfat"'; }
+        r#"blkid() {
+	echo "blkid $*" >>"$GK_TMP/mounts.log"
+	for d in "$@"; do
+		case "$d" in
+		/dev/gkd1) echo '/dev/gkd1: UUID="u1" TYPE="ext4"' ;;
+		/dev/gkd2) echo '/dev/gkd2: LABEL="root" UUID="u2" TYPE="xfs"' ;;
+		/dev/gkd3) echo '/dev/gkd3: UUID="u3" TYPE="ext3"' ;;
+		/dev/gkd4) echo '/dev/gkd4: LABEL="gen-kexec" UUID="AB-CD" TYPE="vfat"' ;;
+		esac
+	done
+}
 mount() { echo "mount $*" >>"$GK_TMP/mounts.log"; }
 mkdir -p "$GK_TMP"
 GK_DEV=/dev/gkd1 GK_FSTYPE=ext4
@@ -430,7 +441,7 @@ cat "$GK_TMP/mounts.log""#,
     assert_eq!(
         out.stdout,
         format!(
-            "gkd1\t1\text4\tu1\t\t{r}\ngkd2\t2\txfs\tu2\troot\t\ngkd3\t3\text3\tu3\t\t{m}/gkd3\nmount -t ext4 -o ro /dev/gkd3 {m}/gkd3\n"
+            "gkd1\t1\text4\tu1\t\t{r}\ngkd2\t2\txfs\tu2\troot\t\ngkd3\t3\text3\tu3\t\t{m}/gkd3\nblkid /dev/gkd1 /dev/gkd2 /dev/gkd3\nmount -t ext4 -o ro /dev/gkd3 {m}/gkd3\n"
         )
     );
 }

@@ -19,8 +19,8 @@ function runcmd(p,    c, k, a, v, i) {
 	# No expression at all ([ $unset ]) is true: GRUB 2.06 as grub-emu runs it
 	# (corpus quirk-unset-is-true.cfg).
 	if (c == "[" || c == "test") { if (c == "[" && XA[XN] == "]") XN--; STATUS = (XN < 2 || test(2)) ? 0 : 1; return }
-	if (c == "true" || c ~ /^(echo|insmod|rmmod|terminal_output|terminal_input|terminal|serial|set_gfxpayload|gettext|background_image|background_color|play|sleep|clear|save_env|boot|cpuid|lsmod|videoinfo|smbios|tr|password|password_pbkdf2|increment|decrement|pager|loadfont|keystatus|fwsetup|hwmatch|regexp|eval|gfxmode|load_video)$/) {
-		if (c ~ /^(loadfont|keystatus|fwsetup|hwmatch|regexp|eval)$/ && !(c in FUNC)) STATUS = 1
+	if (c == "true" || oneof(c, "echo insmod rmmod terminal_output terminal_input terminal serial set_gfxpayload gettext background_image background_color play sleep clear save_env boot cpuid lsmod videoinfo smbios tr password password_pbkdf2 increment decrement pager loadfont keystatus fwsetup hwmatch regexp eval gfxmode load_video")) {
+		if (oneof(c, "loadfont keystatus fwsetup hwmatch regexp eval") && !(c in FUNC)) STATUS = 1
 		else if (c in FUNC) call(c, p)
 		return
 	}
@@ -37,13 +37,13 @@ function runcmd(p,    c, k, a, v, i) {
 		include(p, XA[2], 1); return
 	}
 	if (c == "blscfg") { if (!INENTRY) blscfg(p); return }
-	if (c ~ /^(linux|linux16|linuxefi)$/) { loadlinux(p); return }
-	if (c ~ /^(initrd|initrd16|initrdefi)$/) { loadinitrd(p); return }
-	if (c ~ /^(multiboot|multiboot2)$/) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }
-	if (c ~ /^(chainloader|ntldr|drivemap|appleloader|bootnp|legacy_kernel)$/) { loader(c " starts another boot loader or boot sector (needs a BIOS)"); return }
-	if (c ~ /^(kfreebsd|knetbsd|kopenbsd|xnu_kernel|xnu_kernel64|plan9|truecrypt|freedos)$/) { loader(c " starts a non-Linux kernel"); return }
-	if (c ~ /^(halt|reboot)$/) { if (INENTRY) K_NOTE = "it runs " c; return }
-	if (c ~ /^(module|module2)$/) return
+	if (oneof(c, "linux linux16 linuxefi")) { loadlinux(p); return }
+	if (oneof(c, "initrd initrd16 initrdefi")) { loadinitrd(p); return }
+	if (oneof(c, "multiboot multiboot2")) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }
+	if (oneof(c, "chainloader ntldr drivemap appleloader bootnp legacy_kernel")) { loader(c " starts another boot loader or boot sector (needs a BIOS)"); return }
+	if (oneof(c, "kfreebsd knetbsd kopenbsd xnu_kernel xnu_kernel64 plan9 truecrypt freedos")) { loader(c " starts a non-Linux kernel"); return }
+	if (oneof(c, "halt reboot")) { if (INENTRY) K_NOTE = "it runs " c; return }
+	if (oneof(c, "module module2")) return
 	if (c in FUNC) { call(c, p); return }
 	if (XN == 1 && c ~ /^[A-Za-z_][A-Za-z0-9_]*=/) { i = index(c, "="); setvar(substr(c, 1, i - 1), substr(c, i + 1)); return }
 	STATUS = 1
@@ -113,7 +113,7 @@ function devname(spec,    d, part, n, k) {
 	if (spec == "") { LOC_ERR = "no device (root is not set)"; return "" }
 	d = spec; part = ""
 	if (index(spec, ",")) { d = substr(spec, 1, index(spec, ",") - 1); part = substr(spec, index(spec, ",") + 1) }
-	if (d ~ /^(cd|cd0)$/ || (d == "hd0" && part == "")) {
+	if (oneof(d, "cd cd0") || (d == "hd0" && part == "")) {
 		if (WHOLE != "") return WHOLE
 		return CFGNAME
 	}

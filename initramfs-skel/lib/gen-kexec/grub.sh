@@ -40,18 +40,29 @@ gk_find_grub_config_out() {
 }
 gk_find_grub_config() { gk_find_grub_config_out && printf '%s' "$GK_OUT"; }
 
-# gk_blkid: GK_BLKID = busybox blkid's lines (one process, cached).
+# gk_blkid NAME...: add busybox blkid's lines for each /dev/NAME not probed
+# yet to GK_BLKID, with one blkid process for all of them. Only the devices
+# asked for: a bare `blkid` probes every block device, whole disks too (28
+# ms under TCG against 3 ms for one partition).
 gk_blkid() {
-	[ -n "${GK_BLKID+x}" ] && return 0
-	GK_BLKID=$(blkid 2>/dev/null)
+	local name new="" IFS="$GK_IFS"
+	for name in "$@"; do
+		case "${GK_BLKID_DONE:-} " in *" $name "*) continue ;; esac
+		GK_BLKID_DONE="${GK_BLKID_DONE:-} $name"
+		new="$new /dev/$name"
+	done
+	[ -n "$new" ] || return 0
+	# shellcheck disable=SC2086 # one word per device
+	GK_BLKID="${GK_BLKID:-}$GK_NL$(blkid $new 2>/dev/null)"
 	return 0
 }
 
-# gk_blkid_field NAME FIELD: GK_OUT = FIELD (TYPE, UUID, LABEL) of /dev/NAME.
+# gk_blkid_field NAME FIELD: GK_OUT = FIELD (TYPE, UUID, LABEL) of /dev/NAME
+# (probed now unless gk_blkid already did).
 gk_blkid_field() {
 	local line IFS="$GK_NL"
 	GK_OUT=
-	gk_blkid
+	gk_blkid "$1"
 	for line in $GK_BLKID; do
 		case "$line" in "/dev/$1:"*) ;; *) continue ;; esac
 		case "$line" in *" $2=\""*) ;; *) return 0 ;; esac
@@ -66,14 +77,26 @@ gk_blkid_field() {
 # each mounted read-only on GK_GRUB_MNT/NAME when it holds iso9660, vfat or
 # ext2/3/4, as GRUB's search and (hd0,N) reach them.
 gk_grub_parts() {
-	local disk="$1" skip="$2" name names num type uuid label dir mt cfgname="${GK_DEV##*/}" out=""
+	local disk="$1" skip="$2" name names num type uuid label dir mt cfgname="${GK_DEV##*/}" out="" probe
 	local IFS="$GK_IFS"
-	gk_blkid
 	gk_candidates_out "$disk" "$skip"
 	names=$GK_OUT
+	# The partitions and the config's device, probed by one blkid run. The
+	# whole disk only when it holds the config (an ISO): GRUB would not
+	# look at it otherwise.
+	probe=
+	IFS=$GK_NL
+	for name in $names; do
+		[ -f "$GK_SYS/class/block/$name/partition" ] || [ "$name" = "$cfgname" ] || continue
+		probe="$probe $name"
+	done
+	IFS=$GK_IFS
+	# shellcheck disable=SC2086 # one word per device
+	gk_blkid $probe
 	IFS=$GK_NL
 	for name in $names; do
 		IFS=$GK_IFS
+		case " $probe " in *" $name "*) ;; *) continue ;; esac
 		num=
 		[ -f "$GK_SYS/class/block/$name/partition" ] && read -r num <"$GK_SYS/class/block/$name/partition"
 		gk_blkid_field "$name" TYPE
@@ -85,8 +108,6 @@ gk_grub_parts() {
 		dir=
 		if [ "$name" = "$cfgname" ]; then
 			dir=$GK_ROOT type=${type:-${GK_FSTYPE%%,*}}
-		elif [ -z "$num" ]; then
-			continue  # the whole disk, when a partition holds the config
 		else
 			case "$type" in
 			iso9660 | vfat | ext2 | ext3 | ext4)
