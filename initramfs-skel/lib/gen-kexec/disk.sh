@@ -78,17 +78,30 @@ gk_candidates() { gk_candidates_out "$1" "$2" && printf '%s\n' "$GK_OUT"; }
 # gk_mount_legacy DEV: mount DEV read-only on GK_ROOT; sets GK_FSTYPE. Sets
 # GK_BUSY when the kernel refused DEV as busy: Linux does not mount a whole
 # disk while one of its partitions (here the gen-kexec ESP on /boot) is
-# mounted.
+# mounted. iso9660 first, without asking (most legacy images are ISOs);
+# then blkid's TYPE of DEV says whether ext4 or vfat comes next, so that a
+# GRUB disk's ext4 /boot does not wait for a failed vfat mount (a GRUB
+# config needs DEV's blkid line anyway). Both are tried whatever blkid says.
 gk_mount_legacy() {
-	local type err
 	GK_BUSY=
-	for type in iso9660 vfat ext4; do
-		if err=$(mount -t "$type" -o ro "$1" "$GK_ROOT" 2>&1); then
-			GK_FSTYPE=$type
-			return 0
-		fi
-		case "$err" in *[Bb]usy*) GK_BUSY=1 ;; esac
-	done
+	gk_mount_as "$1" iso9660 && return 0
+	[ -n "$GK_BUSY" ] && return 1
+	gk_blkid_field "${1##*/}" TYPE
+	case "$GK_OUT" in
+	ext2 | ext3 | ext4) gk_mount_as "$1" ext4 || gk_mount_as "$1" vfat ;;
+	*) gk_mount_as "$1" vfat || gk_mount_as "$1" ext4 ;;
+	esac
+}
+
+# gk_mount_as DEV TYPE: mount DEV (filesystem TYPE) read-only on GK_ROOT;
+# GK_FSTYPE=TYPE, or GK_BUSY=1 when the kernel said DEV is busy.
+gk_mount_as() {
+	local err
+	if err=$(mount -t "$2" -o ro "$1" "$GK_ROOT" 2>&1); then
+		GK_FSTYPE=$2
+		return 0
+	fi
+	case "$err" in *[Bb]usy*) GK_BUSY=1 ;; esac
 	return 1
 }
 

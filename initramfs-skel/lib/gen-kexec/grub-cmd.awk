@@ -8,6 +8,23 @@
 # of that disk, (hd0) / (cd0) / (cd) the disk itself or the config's
 # partition; any other disk is reported, not guessed.
 
+# wordsets(): the sets of command names and words below (grub-menu.awk's
+# BEGIN calls it first).
+function wordsets() {
+	words(W_NOOP, "echo insmod rmmod terminal_output terminal_input terminal serial set_gfxpayload gettext background_image background_color play sleep clear save_env boot cpuid lsmod videoinfo smbios tr password password_pbkdf2 increment decrement pager loadfont keystatus fwsetup hwmatch regexp eval gfxmode load_video")
+	words(W_FAILS, "loadfont keystatus fwsetup hwmatch regexp eval")  # fail unless a function of that name
+	words(W_LINUX, "linux linux16 linuxefi")
+	words(W_INITRD, "initrd initrd16 initrdefi")
+	words(W_MULTIBOOT, "multiboot multiboot2")
+	words(W_CHAIN, "chainloader ntldr drivemap appleloader bootnp legacy_kernel")
+	words(W_OTHERKERNEL, "kfreebsd knetbsd kopenbsd xnu_kernel xnu_kernel64 plan9 truecrypt freedos")
+	words(W_HALT, "halt reboot")
+	words(W_MODULE, "module module2")
+	words(W_CD, "cd cd0")
+	words(W_PROBEBY, "--fs-uuid -u --label -l --fs -f")
+	words(W_RESERVED, "then elif else fi do done")
+}
+
 function runcmd(p,    c, k, a, v, i) {
 	c = XA[1]; STATUS = 0
 	if (c == "set") {
@@ -19,8 +36,8 @@ function runcmd(p,    c, k, a, v, i) {
 	# No expression at all ([ $unset ]) is true: GRUB 2.06 as grub-emu runs it
 	# (corpus quirk-unset-is-true.cfg).
 	if (c == "[" || c == "test") { if (c == "[" && XA[XN] == "]") XN--; STATUS = (XN < 2 || test(2)) ? 0 : 1; return }
-	if (c == "true" || oneof(c, "echo insmod rmmod terminal_output terminal_input terminal serial set_gfxpayload gettext background_image background_color play sleep clear save_env boot cpuid lsmod videoinfo smbios tr password password_pbkdf2 increment decrement pager loadfont keystatus fwsetup hwmatch regexp eval gfxmode load_video")) {
-		if (oneof(c, "loadfont keystatus fwsetup hwmatch regexp eval") && !(c in FUNC)) STATUS = 1
+	if (c == "true" || (c in W_NOOP)) {
+		if ((c in W_FAILS) && !(c in FUNC)) STATUS = 1
 		else if (c in FUNC) call(c, p)
 		return
 	}
@@ -37,13 +54,13 @@ function runcmd(p,    c, k, a, v, i) {
 		include(p, XA[2], 1); return
 	}
 	if (c == "blscfg") { if (!INENTRY) blscfg(p); return }
-	if (oneof(c, "linux linux16 linuxefi")) { loadlinux(p); return }
-	if (oneof(c, "initrd initrd16 initrdefi")) { loadinitrd(p); return }
-	if (oneof(c, "multiboot multiboot2")) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }
-	if (oneof(c, "chainloader ntldr drivemap appleloader bootnp legacy_kernel")) { loader(c " starts another boot loader or boot sector (needs a BIOS)"); return }
-	if (oneof(c, "kfreebsd knetbsd kopenbsd xnu_kernel xnu_kernel64 plan9 truecrypt freedos")) { loader(c " starts a non-Linux kernel"); return }
-	if (oneof(c, "halt reboot")) { if (INENTRY) K_NOTE = "it runs " c; return }
-	if (oneof(c, "module module2")) return
+	if ((c in W_LINUX)) { loadlinux(p); return }
+	if ((c in W_INITRD)) { loadinitrd(p); return }
+	if ((c in W_MULTIBOOT)) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }
+	if ((c in W_CHAIN)) { loader(c " starts another boot loader or boot sector (needs a BIOS)"); return }
+	if ((c in W_OTHERKERNEL)) { loader(c " starts a non-Linux kernel"); return }
+	if ((c in W_HALT)) { if (INENTRY) K_NOTE = "it runs " c; return }
+	if ((c in W_MODULE)) return
 	if (c in FUNC) { call(c, p); return }
 	if (XN == 1 && c ~ /^[A-Za-z_][A-Za-z0-9_]*=/) { i = index(c, "="); setvar(substr(c, 1, i - 1), substr(c, i + 1)); return }
 	STATUS = 1
@@ -113,7 +130,7 @@ function devname(spec,    d, part, n, k) {
 	if (spec == "") { LOC_ERR = "no device (root is not set)"; return "" }
 	d = spec; part = ""
 	if (index(spec, ",")) { d = substr(spec, 1, index(spec, ",") - 1); part = substr(spec, index(spec, ",") + 1) }
-	if (oneof(d, "cd cd0") || (d == "hd0" && part == "")) {
+	if ((d in W_CD) || (d == "hd0" && part == "")) {
 		if (WHOLE != "") return WHOLE
 		return CFGNAME
 	}

@@ -14,6 +14,7 @@
 # for the entry GRUB boots by default.
 
 BEGIN {
+	wordsets()
 	FS = "\t"; MAXSTEPS = MAXSTEPS ? MAXSTEPS : 2000; MAXENTRIES = MAXENTRIES ? MAXENTRIES : 1000
 	MAXVAL = 65536
 	np = split(PARTS, rows, "\n")

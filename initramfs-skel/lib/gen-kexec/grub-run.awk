@@ -65,7 +65,7 @@ function xlist(p, stop, run) {
 		if (TT[p] == "}") { if (index(stop, " } ")) return p; synerr(p, "unexpected }"); return p }
 		if (TT[p] == "{") { synerr(p, "unexpected {"); return p }
 		if (TT[p] == "w" && !TQ[p] && index(stop, " " TV[p] " ")) return p
-		if (TT[p] == "w" && !TQ[p] && oneof(TV[p], "then elif else fi do done")) { synerr(p, "unexpected " TV[p]); return p }
+		if (TT[p] == "w" && !TQ[p] && (TV[p] in W_RESERVED)) { synerr(p, "unexpected " TV[p]); return p }
 		if (SYNERR) return p
 		p = xcmd(p, run && !FRET && !STOPALL)
 		if (SYNERR) return p
@@ -78,7 +78,7 @@ function xlist(p, stop, run) {
 function xtop(p,    q) {
 	while (TT[p] != "E") {
 		if (TT[p] == ";") { p++; continue }
-		if (TT[p] != "w" || (!TQ[p] && oneof(TV[p], "then elif else fi do done"))) {
+		if (TT[p] != "w" || (!TQ[p] && (TV[p] in W_RESERVED))) {
 			warn(where(p) ": syntax error: unexpected " TV[p] " (GRUB skips this statement)")
 			p = nextline(p); continue
 		}
