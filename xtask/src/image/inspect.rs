@@ -285,6 +285,7 @@ fn filesystems(o: &mut String, file: &File, path: &Utf8Path, image: &Image) -> R
                     let text = fat::read_file_max(file, start, len, name, MAX_CONFIG)?;
                     show_config(o, &format!("/{name} (partition {})", p.number), &text)?;
                 }
+                super::inspect_fat::offer(o, file, p.number, start, len)?;
             }
         }
     }

@@ -18,6 +18,7 @@ mod fatread;
 pub(crate) mod gpt;
 pub mod inspect;
 mod inspect_ext;
+mod inspect_fat;
 mod inspect_grub;
 mod iso9660;
 pub(crate) mod mbr;
@@ -55,6 +56,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("inspect.rs", include_str!("inspect.rs")),
     ("inspect_ext.rs", include_str!("inspect_ext.rs")),
     ("inspect_ext_tests.rs", include_str!("inspect_ext_tests.rs")),
+    ("inspect_fat.rs", include_str!("inspect_fat.rs")),
     ("inspect_grub.rs", include_str!("inspect_grub.rs")),
     ("iso9660.rs", include_str!("iso9660.rs")),
     ("mbr.rs", include_str!("mbr.rs")),
