@@ -54,13 +54,13 @@ function runcmd(p,    c, k, a, v, i) {
 		include(p, XA[2], 1); return
 	}
 	if (c == "blscfg") { if (!INENTRY) blscfg(p); return }
-	if ((c in W_LINUX)) { loadlinux(p); return }
-	if ((c in W_INITRD)) { loadinitrd(p); return }
-	if ((c in W_MULTIBOOT)) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }
-	if ((c in W_CHAIN)) { loader(c " starts another boot loader or boot sector (needs a BIOS)"); return }
-	if ((c in W_OTHERKERNEL)) { loader(c " starts a non-Linux kernel"); return }
-	if ((c in W_HALT)) { if (INENTRY) K_NOTE = "it runs " c; return }
-	if ((c in W_MODULE)) return
+	if (c in W_LINUX) { loadlinux(p); return }
+	if (c in W_INITRD) { loadinitrd(p); return }
+	if (c in W_MULTIBOOT) { loader(c " starts a multiboot kernel (Xen, a hypervisor, ...), which gen-kexec does not"); return }
+	if (c in W_CHAIN) { loader(c " starts another boot loader or boot sector (needs a BIOS)"); return }
+	if (c in W_OTHERKERNEL) { loader(c " starts a non-Linux kernel"); return }
+	if (c in W_HALT) { if (INENTRY) K_NOTE = "it runs " c; return }
+	if (c in W_MODULE) return
 	if (c in FUNC) { call(c, p); return }
 	if (XN == 1 && c ~ /^[A-Za-z_][A-Za-z0-9_]*=/) { i = index(c, "="); setvar(substr(c, 1, i - 1), substr(c, i + 1)); return }
 	STATUS = 1

@@ -48,7 +48,7 @@ function probe(p,    k, var, what, dev, name, i, v) {
 	for (k = 2; k <= XN; k++) {
 		if (XA[k] == "--set" || XA[k] == "-s") var = XA[++k]
 		else if (XA[k] ~ /^--set=/) var = substr(XA[k], 7)
-		else if ((XA[k] in W_PROBEBY)) what = XA[k]
+		else if (XA[k] in W_PROBEBY) what = XA[k]
 		else dev = XA[k]
 	}
 	name = devname(dev); if (name == "") { STATUS = 1; return }

@@ -40,7 +40,7 @@ function legacy(    line, n, k, c, rest, nent, def, ldef, lt, i, lroot, proot, a
 			LI[nent] = LOC_REF
 		} else if (c == "chainloader") LW[nent] = "chainloader starts another boot loader or boot sector (needs a BIOS)"
 		else if (c == "configfile") LW[nent] = "configfile " rest ": another menu (not followed for GRUB legacy)"
-		else if ((c in W_HALT)) LW[nent] = "it runs " c
+		else if (c in W_HALT) LW[nent] = "it runs " c
 	}
 	close(PDIR[CFGI] CFG)
 	print "G\ttimeout\t" lt
